@@ -1,0 +1,37 @@
+# jsrt-script — see README.md.
+GO      ?= go
+BIN     := bin/jsrt-script
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/jsrt-script/jsrt-script/cmd/internal/cli.Version=$(VERSION)
+# Concurrent packages are tested with the race detector too.
+RACE_PKGS := ./runtime/... ./bindings/... ./store/...
+
+.PHONY: build test test-race lint bench demo golden clean
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/jsrt-script
+
+# The README's test command: everything CI runs.
+test: build lint
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... 
+	bash bench/run.sh
+
+# The main job on real input: this repository checks itself.
+demo: build
+	./$(BIN) run scripts/examples/selfcheck.js
+
+# Regenerate CLI golden files after an intended output change.
+golden:
+	$(GO) test ./cmd/... -run Golden -update
+
+clean:
+	rm -rf bin .jsrt

@@ -1,0 +1,256 @@
+// Package bindings is the only code that imports goja: it loads strategies
+// (CommonJS, with top-level await), provides the "jsrt" module (task, pool,
+// root, run, ...), runs the JavaScript event loop, and turns JS errors into
+// Go errors that keep file:line:column and the JS stack.
+//
+// Threading: one goroutine — the one inside Load or RunTargets — owns the
+// goja Runtime. Other goroutines hand it work through enqueue, exactly once
+// per operation, and every asynchronous operation is counted in pending so
+// the loop knows when the script is done.
+package bindings
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+	"github.com/dop251/goja_nodejs/require"
+
+	"github.com/jsrt-script/jsrt-script/runtime/core"
+)
+
+// RunFunc starts one run of the workspace; the CLI provides it (it knows the
+// flags, the store and the display). It is called on a goroutine of its own.
+type RunFunc func(ctx context.Context, ws *core.Workspace, req RunRequest) (*Outcome, error)
+
+// RunRequest is what a run() call from JS (or the CLI's own targets) asks for.
+type RunRequest struct {
+	Targets   []string
+	Jobs      int  // 0: the CLI's -j
+	KeepGoing bool // also set by the CLI's --continue
+	DryRun    bool
+}
+
+// Outcome is a finished run, as JS sees it (any JSON-encodable value) and
+// with the exit status it maps to.
+type Outcome struct {
+	Value    any
+	ExitCode int
+}
+
+// Config is what the engine needs from its caller.
+type Config struct {
+	Cwd    string    // to resolve relative paths
+	Stdout io.Writer // console.log, console.info
+	Stderr io.Writer // console.warn, console.error
+	Args   []string  // the CLI's targets, visible to scripts as jsrt.args
+	Run    RunFunc
+}
+
+// Engine is one JavaScript runtime with the jsrt module.
+type Engine struct {
+	cfg      Config
+	vm       *goja.Runtime
+	ws       *core.Workspace
+	file     string // the strategy as given
+	jobs     chan func()
+	pending  int // promises and timers the loop waits for (owned by the loop)
+	inflight int // runs going on in other goroutines (owned by the loop)
+	timers   map[*time.Timer]bool
+	runs     int // run() calls made by the script
+	worst    int // the worst exit status of those runs
+	ctx      context.Context
+	rejected []error // unhandled promise rejections
+}
+
+// New returns an engine with the jsrt module registered.
+func New(cfg Config) *Engine {
+	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}}
+	e.vm.SetFieldNameMapper(goja.TagFieldNameMapper("js", true))
+	reg := require.NewRegistry(require.WithLoader(e.loadSource))
+	reg.RegisterNativeModule("jsrt", e.module)
+	reg.Enable(e.vm)
+	e.installConsole()
+	e.installTimers()
+	e.installGlobals()
+	e.vm.SetPromiseRejectionTracker(e.trackRejection)
+	return e
+}
+
+// Workspace is what the strategy defined (nil before Load).
+func (e *Engine) Workspace() *core.Workspace { return e.ws }
+
+// Runs is how many run() calls the script made, and the worst exit status
+// among them.
+func (e *Engine) Runs() (n, worstExit int) { return e.runs, e.worst }
+
+func (e *Engine) loadSource(path string) ([]byte, error) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(e.cfg.Cwd, path)
+	}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, require.ModuleFileDoesNotExistError
+	}
+	return b, err
+}
+
+// wrapper makes a CommonJS module an async function, so a strategy may use
+// await at top level. It stays on the first line: line numbers are exact,
+// and columns on line 1 are corrected by its length.
+const wrapper = "(async function(exports, require, module, __filename, __dirname) {"
+
+// Load compiles and runs the strategy file, then serves its event loop until
+// the script and everything it started are done. The workspace root is the
+// file's directory unless the script calls root().
+func (e *Engine) Load(ctx context.Context, file string) error {
+	abs := file
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(e.cfg.Cwd, file)
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return &LoadError{File: file, Err: err}
+	}
+	e.file = file
+	e.ws = core.NewWorkspace(filepath.Dir(abs))
+	prg, err := compile(file, string(src))
+	if err != nil {
+		return err
+	}
+	return e.serve(ctx, func() (goja.Value, error) {
+		fn, err := e.vm.RunProgram(prg)
+		if err != nil {
+			return nil, err
+		}
+		call, _ := goja.AssertFunction(fn)
+		module := e.vm.NewObject()
+		exports := e.vm.NewObject()
+		module.Set("exports", exports)
+		return call(exports, exports, e.vm.Get("require"), module, e.vm.ToValue(abs), e.vm.ToValue(filepath.Dir(abs)))
+	})
+}
+
+// compile parses src under its real name and reports syntax errors with
+// file:line:column.
+func compile(file, src string) (*goja.Program, error) {
+	ast, err := parser.ParseFile(nil, file, wrapper+src+"\n})", 0)
+	if err != nil {
+		if list, ok := err.(parser.ErrorList); ok && len(list) > 0 {
+			p := list[0].Position
+			col := p.Column
+			if p.Line == 1 {
+				col -= len(wrapper)
+			}
+			return nil, &SyntaxError{File: file, Line: p.Line, Column: max(col, 1), Msg: list[0].Message}
+		}
+		return nil, &SyntaxError{File: file, Msg: err.Error()}
+	}
+	return goja.CompileAST(ast, false)
+}
+
+// RunTargets runs targets the way a script's `await run(targets)` would, on
+// the engine's loop, and returns the exit status.
+func (e *Engine) RunTargets(ctx context.Context, req RunRequest) (int, error) {
+	code := 0
+	err := e.serve(ctx, func() (goja.Value, error) {
+		return e.startRun(req, func(o *Outcome) { code = o.ExitCode }), nil
+	})
+	return code, err
+}
+
+// serve runs first on the loop, waits for the promise it returns (if any)
+// to settle, and keeps the loop going until nothing is pending. ctx
+// cancellation interrupts running JavaScript.
+func (e *Engine) serve(ctx context.Context, first func() (goja.Value, error)) error {
+	e.ctx = ctx
+	stop := context.AfterFunc(ctx, func() { e.vm.Interrupt(ctx.Err()) })
+	defer stop()
+	defer e.vm.ClearInterrupt()
+	var failure error
+	v, err := first()
+	if err != nil {
+		return e.jsError(err)
+	}
+	if p, ok := v.Export().(*goja.Promise); ok {
+		e.pending++
+		e.whenSettled(p, func(err error) { failure = err })
+	}
+	for e.pending > 0 {
+		if ctx.Err() != nil {
+			e.stopTimers()
+			if e.inflight == 0 {
+				return ctx.Err()
+			}
+		}
+		select {
+		case job := <-e.jobs:
+			job()
+		case <-ctx.Done():
+			continue
+		}
+		if err := e.takeRejection(); err != nil && failure == nil {
+			failure = err
+		}
+	}
+	if failure != nil {
+		return failure
+	}
+	return e.takeRejection()
+}
+
+// whenSettled calls done (on the loop) once p settles; pending is
+// decremented then.
+func (e *Engine) whenSettled(p *goja.Promise, done func(error)) {
+	then, _ := goja.AssertFunction(e.vm.ToValue(p).ToObject(e.vm).Get("then"))
+	onOK := e.vm.ToValue(func(goja.FunctionCall) goja.Value { e.pending--; done(nil); return goja.Undefined() })
+	onErr := e.vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		e.pending--
+		done(e.rejection(c.Argument(0)))
+		return goja.Undefined()
+	})
+	if _, err := then(e.vm.ToValue(p), onOK, onErr); err != nil {
+		e.pending--
+		done(e.jsError(err))
+	}
+}
+
+// enqueue hands fn to the loop goroutine. Safe from any goroutine.
+func (e *Engine) enqueue(fn func()) { e.jobs <- fn }
+
+// trackRejection is called by goja on the loop goroutine.
+func (e *Engine) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {
+	if op == goja.PromiseRejectionReject {
+		e.rejected = append(e.rejected, &unhandled{p: p, err: e.rejection(p.Result())})
+		return
+	}
+	for i, r := range e.rejected {
+		if u, ok := r.(*unhandled); ok && u.p == p {
+			e.rejected = append(e.rejected[:i], e.rejected[i+1:]...)
+			return
+		}
+	}
+}
+
+// takeRejection returns the first rejection nobody handled, once the
+// microtasks that could have handled it have run.
+func (e *Engine) takeRejection() error {
+	if len(e.rejected) == 0 {
+		return nil
+	}
+	err := e.rejected[0].(*unhandled).err
+	e.rejected = nil
+	return fmt.Errorf("unhandled promise rejection: %w", err)
+}
+
+type unhandled struct {
+	p   *goja.Promise
+	err error
+}
+
+func (u *unhandled) Error() string { return u.err.Error() }

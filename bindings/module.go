@@ -1,0 +1,250 @@
+package bindings
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/dop251/goja"
+
+	"github.com/jsrt-script/jsrt-script/runtime/files"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+)
+
+// module fills require("jsrt"); the same functions are also globals.
+func (e *Engine) module(vm *goja.Runtime, module *goja.Object) {
+	exports := module.Get("exports").(*goja.Object)
+	for name, fn := range e.api() {
+		exports.Set(name, fn)
+	}
+	args := make([]any, len(e.cfg.Args))
+	for i, a := range e.cfg.Args {
+		args[i] = a
+	}
+	exports.Set("args", vm.NewArray(args...))
+}
+
+func (e *Engine) api() map[string]func(goja.FunctionCall) goja.Value {
+	return map[string]func(goja.FunctionCall) goja.Value{
+		"task": e.jsTask,
+		"pool": e.jsPool,
+		"root": e.jsRoot,
+		"run":  e.jsRun,
+		"glob": e.jsGlob,
+	}
+}
+
+// installGlobals makes the jsrt functions globals too.
+func (e *Engine) installGlobals() {
+	for name, fn := range e.api() {
+		e.vm.Set(name, fn)
+	}
+}
+
+// throw raises a TypeError in JS; goja gives it the caller's position.
+func (e *Engine) throw(format string, a ...any) {
+	panic(e.vm.NewTypeError(fmt.Sprintf(format, a...)))
+}
+
+func (e *Engine) where() string {
+	frames := e.frames(e.vm.CaptureCallStack(2, nil))
+	for _, f := range frames {
+		return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
+	}
+	return ""
+}
+
+// task(name, {cmd, deps, inputs, outputs, env, cwd, timeout, retries, pool,
+// tags, priority, critical, cache, description}) defines a task and returns
+// its name.
+func (e *Engine) jsTask(call goja.FunctionCall) goja.Value {
+	e.needWorkspace("task")
+	name, ok := call.Argument(0).Export().(string)
+	if !ok || name == "" {
+		e.throw("task(name, options): name must be a non-empty string")
+	}
+	opts := call.Argument(1)
+	if goja.IsUndefined(opts) || goja.IsNull(opts) {
+		e.throw("task %q: options with at least cmd are required, as in task(%q, { cmd: \"make\" })", name, name)
+	}
+	t, err := parseTask(e.vm, name, opts.ToObject(e.vm))
+	if err != nil {
+		e.throw("%v", err)
+	}
+	t.Pos = e.where()
+	if err := e.ws.Graph.Add(t); err != nil {
+		e.throw("%v", err)
+	}
+	return e.vm.ToValue(name)
+}
+
+// pool(name, {slots}) defines an executor pool.
+func (e *Engine) jsPool(call goja.FunctionCall) goja.Value {
+	e.needWorkspace("pool")
+	name, ok := call.Argument(0).Export().(string)
+	if !ok || name == "" {
+		e.throw("pool(name, {slots}): name must be a non-empty string")
+	}
+	if _, dup := e.ws.Pools[name]; dup {
+		e.throw("pool %q is defined twice", name)
+	}
+	obj := call.Argument(1)
+	if goja.IsUndefined(obj) {
+		e.throw("pool %q: options {slots: N} are required", name)
+	}
+	o := obj.ToObject(e.vm)
+	if err := checkKeys(o, "pool", name, []string{"slots"}); err != nil {
+		e.throw("%v", err)
+	}
+	slots, err := intOpt(o, "slots", "pool", name)
+	if err == nil && slots < 1 {
+		err = fmt.Errorf("pool %q: slots must be at least 1, got %d", name, slots)
+	}
+	if err != nil {
+		e.throw("%v", err)
+	}
+	e.ws.Pools[name] = slots
+	return e.vm.ToValue(name)
+}
+
+// root(dir) sets the workspace root, relative to the strategy's directory.
+func (e *Engine) jsRoot(call goja.FunctionCall) goja.Value {
+	e.needWorkspace("root")
+	if len(call.Arguments) == 0 {
+		return e.vm.ToValue(e.ws.Root)
+	}
+	dir, ok := call.Argument(0).Export().(string)
+	if !ok || dir == "" {
+		e.throw("root(dir): dir must be a non-empty string")
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(e.absFile()), dir)
+	}
+	e.ws.Root = filepath.Clean(dir)
+	return e.vm.ToValue(e.ws.Root)
+}
+
+func (e *Engine) absFile() string {
+	if filepath.IsAbs(e.file) {
+		return e.file
+	}
+	return filepath.Join(e.cfg.Cwd, e.file)
+}
+
+// run(targets, {jobs, continue, dryRun}) runs targets and resolves to the
+// run's summary: {ok, exitCode, wallMs, counts, tasks: {name: {status,
+// exitCode, durationMs, attempts}}, ...}.
+func (e *Engine) jsRun(call goja.FunctionCall) goja.Value {
+	e.needWorkspace("run")
+	req := RunRequest{}
+	switch v := call.Argument(0).Export().(type) {
+	case string:
+		req.Targets = []string{v}
+	case []any:
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				e.throw("run(targets): targets must be task names (strings)")
+			}
+			req.Targets = append(req.Targets, s)
+		}
+	case nil:
+		req.Targets = e.ws.Graph.Names()
+	default:
+		e.throw("run(targets): targets must be a task name or an array of names")
+	}
+	if o := call.Argument(1); !goja.IsUndefined(o) && !goja.IsNull(o) {
+		if err := parseRunOptions(o.ToObject(e.vm), &req); err != nil {
+			e.throw("%v", err)
+		}
+	}
+	e.runs++
+	return e.startRun(req, func(*Outcome) {})
+}
+
+// glob(pattern) lists the files under the workspace root that match a
+// pattern (`**` allowed), as sorted paths relative to the root.
+func (e *Engine) jsGlob(call goja.FunctionCall) goja.Value {
+	e.needWorkspace("glob")
+	pattern, ok := call.Argument(0).Export().(string)
+	if !ok || pattern == "" {
+		e.throw("glob(pattern): pattern must be a non-empty string")
+	}
+	matches, err := files.Glob(e.ws.Root, pattern)
+	if err != nil {
+		e.throw("%v", err)
+	}
+	out := make([]any, len(matches))
+	for i, m := range matches {
+		out[i] = m
+	}
+	return e.vm.NewArray(out...)
+}
+
+func (e *Engine) needWorkspace(fn string) {
+	if e.ws == nil {
+		e.throw("%s() can only be used from a strategy", fn)
+	}
+}
+
+// startRun starts a run on another goroutine and returns a promise that
+// settles, on the loop, when the run is over.
+func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
+	p, resolve, reject := e.vm.NewPromise()
+	e.inflight++
+	ws, ctx := e.ws, e.ctx
+	go func() {
+		out, err := e.cfg.Run(ctx, ws, req)
+		e.enqueue(func() {
+			e.inflight--
+			if err != nil {
+				reject(e.vm.NewGoError(err))
+				return
+			}
+			e.worst = max(e.worst, out.ExitCode)
+			onDone(out)
+			resolve(e.plain(out.Value))
+		})
+	}()
+	return e.vm.ToValue(p)
+}
+
+// plain converts a JSON-encodable Go value into plain JS objects, through
+// JSON.parse, so scripts get ordinary objects and arrays.
+func (e *Engine) plain(v any) goja.Value {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return e.vm.ToValue(v)
+	}
+	parse, _ := goja.AssertFunction(e.vm.Get("JSON").ToObject(e.vm).Get("parse"))
+	out, err := parse(goja.Undefined(), e.vm.ToValue(string(b)))
+	if err != nil {
+		return e.vm.ToValue(v)
+	}
+	return out
+}
+
+// keysOf returns an object's own keys, sorted, for messages.
+func keysOf(o *goja.Object) []string {
+	keys := o.Keys()
+	sort.Strings(keys)
+	return keys
+}
+
+func checkKeys(o *goja.Object, kind, name string, allowed []string) error {
+	ok := map[string]bool{}
+	for _, k := range allowed {
+		ok[k] = true
+	}
+	for _, k := range keysOf(o) {
+		if !ok[k] {
+			msg := fmt.Sprintf("unknown option %q in %s %q", k, kind, name)
+			if s := graph.Suggest(k, allowed); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return fmt.Errorf("%s", msg)
+		}
+	}
+	return nil
+}

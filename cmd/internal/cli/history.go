@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/monitor"
+	"github.com/jsrt-script/jsrt-script/store"
+)
+
+func historyCmd(env *Env, args []string) int {
+	fs := newFlags(env, "history", "[TASK] [--json] [--limit N] [--state-dir DIR]")
+	asJSON := fs.Bool("json", false, "print JSON")
+	limit := fs.Int("limit", 20, "show at most `N` runs or records")
+	stateDir := fs.String("state-dir", "", "read state from `DIR` (default: the nearest .jsrt in this directory or above)")
+	pos, code, ok := parse(env, fs, args)
+	if !ok {
+		return code
+	}
+	dir := *stateDir
+	if dir == "" {
+		dir = findState(env.Cwd)
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(env.Cwd, dir)
+	}
+	db, err := store.Open(context.Background(), dir, store.Options{ReadOnly: true, NoWait: true, Log: env.Stderr})
+	if errors.Is(err, store.ErrNoState) {
+		errorf(env, "no history in %s yet: run something first (jsrt-script run STRATEGY.js)", dir)
+		return ExitUsage
+	}
+	if err != nil {
+		return report(env, err)
+	}
+	defer db.Close()
+	h := history.New(db)
+	if len(pos) > 0 {
+		return taskHistory(env, h, pos[0], *limit, *asJSON)
+	}
+	return runHistory(env, h, *limit, *asJSON)
+}
+
+// findState looks for .jsrt in dir and its parents, like git does for .git.
+func findState(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, ".jsrt")); err == nil && st.IsDir() {
+			return filepath.Join(d, ".jsrt")
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(dir, ".jsrt")
+		}
+	}
+}
+
+func runHistory(env *Env, h *history.History, limit int, asJSON bool) int {
+	runs, err := h.Runs(limit)
+	if err != nil {
+		return report(env, err)
+	}
+	if asJSON {
+		return printJSON(env, runs)
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(env.Stdout, "no runs recorded")
+		return ExitOK
+	}
+	for _, r := range runs {
+		fmt.Fprintf(env.Stdout, "%s  %s  %8s  -j %-2d exit %-3d %s  %s\n", r.ID, r.Start.Local().Format("2006-01-02 15:04:05"),
+			monitor.Round(r.Wall), r.Jobs, r.ExitCode, counts(r.Counts), strings.Join(r.Targets, " "))
+	}
+	return ExitOK
+}
+
+func counts(c map[string]int) string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", c[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func taskHistory(env *Env, h *history.History, task string, limit int, asJSON bool) int {
+	recs, err := h.TaskRecords(task, limit)
+	if err != nil {
+		return report(env, err)
+	}
+	pred := h.Predict(task)
+	if asJSON {
+		return printJSON(env, map[string]any{"prediction": pred, "records": recs})
+	}
+	if len(recs) == 0 {
+		errorf(env, "no history for task %q", task)
+		return ExitUsage
+	}
+	fmt.Fprintf(env.Stdout, "%s: %d samples (confidence %s): mean %s, ewma %s, stddev %s, p50 %s, p90 %s, failure rate %.0f%%, flaky %d\n",
+		task, pred.Samples, pred.Confidence, ms(pred.Mean), ms(pred.EWMA), ms(pred.StdDev), ms(pred.P50), ms(pred.P90),
+		100*pred.FailureRate, pred.Flaky)
+	for _, r := range recs {
+		what := r.Outcome
+		if r.Signal != "" {
+			what += " (" + r.Signal + ")"
+		} else if r.ExitCode != 0 {
+			what += fmt.Sprintf(" (exit %d)", r.ExitCode)
+		}
+		fmt.Fprintf(env.Stdout, "%s  %s  attempt %d  %8s  %-20s rss %s\n", r.RunID, r.Start.Local().Format("2006-01-02 15:04:05"),
+			r.Attempt, ms(r.Duration), what, bytesHuman(r.PeakRSS))
+	}
+	return ExitOK
+}
+
+func ms(d time.Duration) time.Duration { return monitor.Round(d) }
+
+func bytesHuman(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0fKiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func printJSON(env *Env, v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return report(env, err)
+	}
+	fmt.Fprintln(env.Stdout, string(b))
+	return ExitOK
+}

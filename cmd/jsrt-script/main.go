@@ -1,0 +1,30 @@
+// Command jsrt-script is a parallel task coordinator whose policies are
+// JavaScript. main builds the process environment and hands it to the CLI;
+// it is the only place that touches os.Exit and the real stdio.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/jsrt-script/jsrt-script/cmd/internal/cli"
+)
+
+func main() {
+	cwd, err := os.Getwd()
+	if err != nil {
+		os.Stderr.WriteString("jsrt-script: cannot read the working directory: " + err.Error() + "\n")
+		os.Exit(cli.ExitUsage)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	os.Exit(cli.Main(&cli.Env{
+		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Environ: os.Environ(), Cwd: cwd, Now: time.Now, Signals: sigs,
+		IsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+	}))
+}

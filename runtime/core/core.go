@@ -1,0 +1,181 @@
+// Package core wires one run together: the workspace (root, graph, pools),
+// the scheduler, the runner that executes attempts (local processes, or a
+// dry run), per-task log files, history recording and the display. Both the
+// CLI and the JavaScript bindings start runs through it.
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// Workspace is what a strategy defines: the root that relative paths start
+// from, the tasks and the pools.
+type Workspace struct {
+	Root  string // absolute
+	Graph *graph.Graph
+	Pools map[string]int
+}
+
+// NewWorkspace returns an empty workspace rooted at root.
+func NewWorkspace(root string) *Workspace {
+	return &Workspace{Root: root, Graph: graph.New(), Pools: map[string]int{}}
+}
+
+// Display shows a run as it goes. Its Observer methods are called from the
+// run loop; Output is called from the goroutine running an attempt and the
+// writer it returns is written from that goroutine only and then closed.
+type Display interface {
+	sched.Observer
+	Output(t *graph.Task, attempt int) io.WriteCloser
+}
+
+// RunOptions are the knobs of one run.
+type RunOptions struct {
+	Targets   []string
+	Jobs      int
+	KeepGoing bool
+	DryRun    bool
+	Display   Display          // required
+	History   *history.History // nil: nothing recorded (dry runs)
+	// Predictions order the run; nil means History (which may be nil too:
+	// then the order comes from the graph's structure alone).
+	Predictions *history.History
+	LogDir      string          // per-task logs; "" for none
+	Env         []string        // environment of task processes
+	Kill        <-chan struct{} // closed on a second interrupt: kill at once
+	Now         func() time.Time
+}
+
+// Result is a finished run: the scheduler's report plus its run id.
+type Result struct {
+	RunID string
+	*sched.Report
+}
+
+// Run validates the graph and runs the targets with everything they need.
+func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
+	if err := ws.Graph.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ws.checkPools(); err != nil {
+		return nil, err
+	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	runID := history.NewRunID(start)
+	var runner sched.Runner = &dryRunner{}
+	if !opt.DryRun {
+		if opt.LogDir != "" {
+			if err := os.MkdirAll(opt.LogDir, 0o755); err != nil {
+				return nil, fmt.Errorf("cannot create log directory: %w", err)
+			}
+		}
+		runner = &localRunner{ws: ws, opt: opt}
+	}
+	cost, err := predictor(cmpOr(opt.Predictions, opt.History))
+	if err != nil {
+		return nil, err
+	}
+	obs := opt.Display
+	rec := &recorder{h: opt.History, runID: runID, obs: obs}
+	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
+		Jobs: opt.Jobs, Pools: ws.Pools, KeepGoing: opt.KeepGoing,
+		Runner: runner, Observer: rec, Cost: cost, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rec.err != nil {
+		return nil, rec.err
+	}
+	if opt.History != nil {
+		if err := opt.History.RecordRun(runRecord(runID, start, opt, rep)); err != nil {
+			return nil, fmt.Errorf("cannot record the run: %w", err)
+		}
+	}
+	return &Result{RunID: runID, Report: rep}, nil
+}
+
+func (ws *Workspace) checkPools() error {
+	names := make([]string, 0, len(ws.Pools))
+	for n := range ws.Pools {
+		names = append(names, n)
+	}
+	for _, t := range ws.Graph.Tasks() {
+		if _, ok := ws.Pools[t.Pool]; t.Pool != "" && !ok {
+			return &graph.DefinitionError{Task: t.Name, Msg: fmt.Sprintf("unknown pool %q%s", t.Pool, suggestion(t.Pool, names))}
+		}
+	}
+	return nil
+}
+
+func suggestion(name string, cands []string) string {
+	if s := graph.Suggest(name, cands); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	if len(cands) == 0 {
+		return " (no pools are defined: pool(name, {slots}) defines one)"
+	}
+	return ""
+}
+
+// predictor turns history into the scheduler's cost function: the EWMA of
+// past successful durations in ms (one scan for all tasks), 1 for a task
+// never seen.
+func predictor(h *history.History) (func(*graph.Task) float64, error) {
+	if h == nil {
+		return nil, nil
+	}
+	est, err := h.Estimates()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read predictions: %w", err)
+	}
+	return func(t *graph.Task) float64 {
+		if d, ok := est[t.Name]; ok {
+			return max(1, float64(d)/float64(time.Millisecond))
+		}
+		return 1
+	}, nil
+}
+
+func runRecord(id string, start time.Time, opt RunOptions, rep *sched.Report) history.RunRecord {
+	exit := 0
+	if rep.Interrupted {
+		exit = 130
+	} else if !rep.OK() {
+		exit = 1
+	}
+	return history.RunRecord{ID: id, Start: start, Wall: rep.Wall, Targets: opt.Targets,
+		Jobs: rep.Jobs, Counts: rep.Counts(), ExitCode: exit}
+}
+
+// LogPath is where the output of a task's latest run is kept.
+func LogPath(dir, task string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, task)
+	return filepath.Join(dir, safe+".log")
+}
+
+func cmpOr(a, b *history.History) *history.History {
+	if a != nil {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,86 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/jsrt-script/jsrt-script/runtime/exec"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// localRunner runs attempts as local processes, writing their output to the
+// task's log file and to the display as it arrives.
+type localRunner struct {
+	ws  *Workspace
+	opt RunOptions
+}
+
+func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
+	out := r.opt.Display.Output(t, attempt)
+	defer out.Close()
+	var w io.Writer = out
+	if r.opt.LogDir != "" {
+		log, err := openLog(r.opt.LogDir, t.Name, attempt)
+		if err != nil {
+			return sched.Result{ExitCode: -1, Err: err}
+		}
+		defer log.Close()
+		w = io.MultiWriter(log, out)
+	}
+	res := exec.Run(ctx, exec.Spec{
+		Shell: t.Shell, Argv: t.Argv, Dir: filepath.Join(r.ws.Root, t.Cwd), Env: r.opt.Env,
+		Timeout: t.Timeout, Output: w, Kill: r.opt.Kill,
+	})
+	return sched.Result{Start: res.Start, Duration: res.Duration, ExitCode: res.ExitCode, Signal: res.Signal,
+		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}
+}
+
+// openLog truncates the log on a task's first attempt and appends on retries.
+func openLog(dir, task string, attempt int) (*os.File, error) {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if attempt == 1 {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(LogPath(dir, task), flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the log of task %q: %w", task, err)
+	}
+	return f, nil
+}
+
+// dryRunner runs nothing: every attempt succeeds at once, so the loop walks
+// the plan in the order a real run would start it.
+type dryRunner struct{}
+
+func (dryRunner) Run(context.Context, *graph.Task, int) sched.Result { return sched.Result{} }
+
+// recorder writes every finished attempt to history, then passes events on.
+type recorder struct {
+	h     *history.History
+	runID string
+	obs   sched.Observer
+	err   error // the first history write error
+}
+
+func (r *recorder) Started(t *graph.Task, attempt int) { r.obs.Started(t, attempt) }
+
+func (r *recorder) Skipped(t *graph.Task, reason string) { r.obs.Skipped(t, reason) }
+
+func (r *recorder) Finished(t *graph.Task, attempt int, res sched.Result, retry bool) {
+	if r.h != nil && r.err == nil {
+		err := r.h.RecordTask(history.TaskRecord{
+			RunID: r.runID, Task: t.Name, Attempt: attempt, Start: res.Start, Duration: res.Duration,
+			ExitCode: res.ExitCode, Signal: res.Signal, Outcome: res.Outcome(), PeakRSS: res.PeakRSS,
+			CPU: res.CPU, Key: res.Key,
+		})
+		if err != nil {
+			r.err = fmt.Errorf("cannot record task %q in history: %w", t.Name, err)
+		}
+	}
+	r.obs.Finished(t, attempt, res, retry)
+}

@@ -1,0 +1,224 @@
+// Package monitor shows and measures runs: the line-oriented displays
+// (stream and grouped), the end-of-run summary in text and JSON, and the
+// seed's metrics (efficiency, speedup, throughput).
+package monitor
+
+import (
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/exec"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// Mode is how task output is shown.
+type Mode int
+
+const (
+	Stream  Mode = iota // every line as it comes, prefixed with [task]
+	Grouped             // each attempt's output as one block when it ends
+	Quiet               // nothing but failures' status lines
+)
+
+// ParseMode reads --output.
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "stream":
+		return Stream, nil
+	case "grouped":
+		return Grouped, nil
+	case "quiet":
+		return Quiet, nil
+	}
+	return 0, fmt.Errorf("unknown output mode %q (use stream, grouped or quiet)", s)
+}
+
+// Lines is the plain display: whole lines, one writer lock, so lines of
+// parallel tasks never splice. Bytes of task output are kept as they are;
+// prefixes and colours are added here only.
+type Lines struct {
+	mu     sync.Mutex
+	w      io.Writer
+	mode   Mode
+	color  bool
+	dryRun bool
+	width  int // of the widest prefix seen, for alignment
+	total  int
+	done   int
+}
+
+// NewLines returns a display writing to w. total is the number of tasks in
+// the run, for the [n/total] counter.
+func NewLines(w io.Writer, mode Mode, color, dryRun bool) *Lines {
+	return &Lines{w: w, mode: mode, color: color, dryRun: dryRun}
+}
+
+// SetTotal sets the number of tasks the run will account for.
+func (d *Lines) SetTotal(n int) { d.mu.Lock(); d.total = n; d.done = 0; d.mu.Unlock() }
+
+var palette = []string{"36", "33", "35", "32", "34", "96", "93", "95", "92", "94"}
+
+func (d *Lines) prefix(name string) string {
+	if !d.color {
+		return "[" + name + "] "
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return "\x1b[" + palette[h.Sum32()%uint32(len(palette))] + "m[" + name + "]\x1b[0m "
+}
+
+func (d *Lines) paint(code, s string) string {
+	if !d.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// status prints one line of jsrt-script's own about a task.
+func (d *Lines) status(name, msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.w, "%s%s\n", d.prefix(name), msg)
+}
+
+// Started implements sched.Observer.
+func (d *Lines) Started(t *graph.Task, attempt int) {
+	switch {
+	case d.dryRun:
+		d.mu.Lock()
+		d.done++
+		fmt.Fprintf(d.w, "[%d/%d] %s: %s\n", d.done, d.total, t.Name, t.Command())
+		d.mu.Unlock()
+	case d.mode == Quiet:
+	case attempt > 1:
+		d.status(t.Name, d.paint("2", fmt.Sprintf("$ %s  (attempt %d of %d)", t.Command(), attempt, t.Retries+1)))
+	default:
+		d.status(t.Name, d.paint("2", "$ "+t.Command()))
+	}
+}
+
+// Finished implements sched.Observer.
+func (d *Lines) Finished(t *graph.Task, attempt int, r sched.Result, retry bool) {
+	if d.dryRun {
+		return
+	}
+	dur := Round(r.Duration)
+	switch {
+	case r.OK() && r.Cached:
+		d.count()
+		d.statusUnlessQuiet(t.Name, d.paint("32", "cached")+" "+d.counter())
+	case r.OK():
+		d.count()
+		d.statusUnlessQuiet(t.Name, d.paint("32", "ok")+fmt.Sprintf(" %s %s", dur, d.counter()))
+	case retry:
+		d.status(t.Name, d.paint("33", fmt.Sprintf("failed (%s) after %s, retrying", r.Describe(t.Timeout), dur)))
+	default:
+		d.count()
+		d.status(t.Name, d.paint("1;31", "FAILED")+fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, d.counter()))
+	}
+}
+
+// Skipped implements sched.Observer.
+func (d *Lines) Skipped(t *graph.Task, reason string) {
+	if d.dryRun {
+		return
+	}
+	d.count()
+	d.status(t.Name, d.paint("33", "skipped: "+reason))
+}
+
+func (d *Lines) statusUnlessQuiet(name, msg string) {
+	if d.mode != Quiet {
+		d.status(name, msg)
+	}
+}
+
+func (d *Lines) count() { d.mu.Lock(); d.done++; d.mu.Unlock() }
+
+func (d *Lines) counter() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.paint("2", fmt.Sprintf("[%d/%d]", d.done, d.total))
+}
+
+// Output implements core.Display.
+func (d *Lines) Output(t *graph.Task, attempt int) io.WriteCloser {
+	switch d.mode {
+	case Stream:
+		p := []byte(d.prefix(t.Name))
+		lw := &exec.LineWriter{}
+		lw.Emit = func(line []byte, partial bool) {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.w.Write(p)
+			d.w.Write(line)
+			d.w.Write([]byte{'\n'})
+		}
+		return lw
+	case Grouped:
+		return &spool{d: d, name: t.Name}
+	}
+	return nopCloser{io.Discard}
+}
+
+// spool keeps a grouped attempt's output in a temporary file, so memory stays
+// flat, and prints it as one block when the attempt ends.
+type spool struct {
+	d    *Lines
+	name string
+	f    *os.File
+	err  error
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.f == nil && s.err == nil {
+		s.f, s.err = os.CreateTemp("", "jsrt-output-*")
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	return s.f.Write(p)
+}
+
+func (s *spool) Close() error {
+	if s.f == nil {
+		return s.err
+	}
+	defer os.Remove(s.f.Name())
+	defer s.f.Close()
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	fmt.Fprintf(s.d.w, "%s\n", s.d.paint("1", "── "+s.name+" ──"))
+	lw := &exec.LineWriter{Emit: func(line []byte, _ bool) {
+		s.d.w.Write(line)
+		s.d.w.Write([]byte{'\n'})
+	}}
+	_, err := io.Copy(lw, s.f)
+	lw.Close()
+	return err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// Round shortens a duration for people: 1.2s, 340ms, 2m5s.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
+}

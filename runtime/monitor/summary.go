@@ -1,0 +1,122 @@
+package monitor
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/core"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// TaskSummary is one task's line in the machine-readable summary (and in the
+// object JS run() resolves to).
+type TaskSummary struct {
+	Status     string  `json:"status"`
+	ExitCode   int     `json:"exitCode"`
+	Signal     string  `json:"signal,omitempty"`
+	DurationMs float64 `json:"durationMs"`
+	Attempts   int     `json:"attempts"`
+	Reason     string  `json:"reason,omitempty"`
+}
+
+// Summary is the machine-readable end of a run.
+type Summary struct {
+	OK          bool                   `json:"ok"`
+	RunID       string                 `json:"runId,omitempty"`
+	ExitCode    int                    `json:"exitCode"`
+	Interrupted bool                   `json:"interrupted"`
+	DryRun      bool                   `json:"dryRun,omitempty"` // nothing ran: statuses are what a run would reach
+	WallMs      float64                `json:"wallMs"`
+	Jobs        int                    `json:"jobs"`
+	SumMs       float64                `json:"sumMs"`
+	Efficiency  float64                `json:"efficiency"`
+	Speedup     float64                `json:"speedup"`
+	Counts      map[string]int         `json:"counts"`
+	Order       []string               `json:"order"` // tasks in topological order
+	Tasks       map[string]TaskSummary `json:"tasks"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ExitCode is the process exit status a report maps to: 0 ok, 1 a task
+// failed, 130 interrupted.
+func ExitCode(rep *sched.Report) int {
+	switch {
+	case rep.Interrupted:
+		return 130
+	case !rep.OK():
+		return 1
+	}
+	return 0
+}
+
+// Summarize builds the machine-readable summary.
+func Summarize(runID string, rep *sched.Report) Summary {
+	s := Summary{OK: rep.OK(), RunID: runID, ExitCode: ExitCode(rep), Interrupted: rep.Interrupted,
+		WallMs: ms(rep.Wall), Jobs: rep.Jobs, SumMs: ms(rep.Busy()), Efficiency: rep.Efficiency(),
+		Counts: rep.Counts(), Tasks: map[string]TaskSummary{}}
+	if rep.Wall > 0 {
+		s.Speedup = float64(rep.Busy()) / float64(rep.Wall)
+	}
+	for _, t := range rep.Tasks {
+		s.Order = append(s.Order, t.Task.Name)
+		ts := TaskSummary{Status: t.Status.String(), ExitCode: t.Result.ExitCode, Signal: t.Result.Signal,
+			DurationMs: ms(t.Busy), Attempts: t.Attempts, Reason: t.Reason}
+		if t.Attempts == 0 {
+			ts.ExitCode = -1
+		}
+		s.Tasks[t.Task.Name] = ts
+	}
+	return s
+}
+
+// WriteSummary prints the end-of-run summary for people.
+func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
+	c := rep.Counts()
+	var parts []string
+	for _, st := range []string{"ok", "cached", "failed", "interrupted", "skipped"} {
+		if c[st] > 0 || st == "ok" {
+			parts = append(parts, fmt.Sprintf("%d %s", c[st], st))
+		}
+	}
+	verdict := "done"
+	switch ExitCode(rep) {
+	case 1:
+		verdict = "FAILED"
+	case 130:
+		verdict = "INTERRUPTED"
+	}
+	fmt.Fprintf(w, "%s: %d tasks in %s with -j %d: %s\n", verdict, len(rep.Tasks), Round(rep.Wall), rep.Jobs, strings.Join(parts, ", "))
+	if slow := slowest(rep, 3); slow != "" {
+		fmt.Fprintf(w, "slowest: %s\n", slow)
+	}
+	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %d slots)), speedup %.2fx\n",
+		Round(rep.Busy()), 100*rep.Efficiency(), rep.Jobs, Summarize("", rep).Speedup)
+	for _, t := range rep.Tasks {
+		if t.Status == sched.Failed || t.Status == sched.Interrupted {
+			line := fmt.Sprintf("%s %q: %s", t.Status, t.Task.Name, t.Reason)
+			if logDir != "" && t.Attempts > 0 {
+				line += " — log: " + core.LogPath(logDir, t.Task.Name)
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+func slowest(rep *sched.Report, n int) string {
+	ts := make([]*sched.TaskReport, 0, len(rep.Tasks))
+	for _, t := range rep.Tasks {
+		if t.Busy > 0 {
+			ts = append(ts, t)
+		}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Busy > ts[j].Busy })
+	var parts []string
+	for i := 0; i < len(ts) && i < n; i++ {
+		parts = append(parts, fmt.Sprintf("%s %s", ts[i].Task.Name, Round(ts[i].Busy)))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,40 @@
+// selfcheck.js — jsrt-script checks its own repository: formatting, vet,
+// the build, and `go test` of every package as separate tasks, in parallel.
+//
+//   jsrt-script run scripts/examples/selfcheck.js            # everything
+//   jsrt-script run scripts/examples/selfcheck.js vet build  # just these
+//
+// The strategy lives two levels below the repository, so it sets the
+// workspace root there: every cmd, cwd and glob below is relative to it.
+const { task, root, glob } = require("jsrt");
+
+root("../..");
+
+task("gofmt", {
+  // gofmt -l lists files that need formatting; any output is a failure.
+  cmd: 'out=$(gofmt -l $(find . -name "*.go" -not -path "./.jsrt/*")); [ -z "$out" ] || { echo "gofmt would change:"; echo "$out"; exit 1; }',
+  inputs: ["**/*.go"],
+});
+
+task("vet", { cmd: ["go", "vet", "./..."], inputs: ["**/*.go", "go.mod", "go.sum"] });
+
+task("build", {
+  cmd: ["go", "build", "-o", "bin/jsrt-script", "./cmd/jsrt-script"],
+  inputs: ["**/*.go", "go.mod", "go.sum"],
+  outputs: ["bin/jsrt-script"],
+});
+
+// One task per package that has tests, found from the tree itself.
+const packages = [...new Set(glob("**/*_test.go").map((f) => f.split("/").slice(0, -1).join("/") || "."))].sort();
+const tests = packages.map((dir) =>
+  task("test:" + dir, {
+    cmd: ["go", "test", "-count=1", "./" + dir],
+    deps: ["vet"],
+    inputs: [dir + "/**"],
+    tags: ["test"],
+    // The end-to-end tests build and drive the binary: give them room.
+    timeout: dir.startsWith("cmd/") ? "15m" : "5m",
+  }),
+);
+
+task("default", { cmd: "echo selfcheck: all checks passed", deps: ["gofmt", "build", ...tests] });
