@@ -50,6 +50,10 @@ type Config struct {
 	Stderr io.Writer // console.warn, console.error
 	Args   []string  // the CLI's targets, visible to scripts as jsrt.args
 	Run    RunFunc
+	// Invalidate drops the cache entries of the named tasks and of every
+	// task that depends on them, returning the tasks affected; nil makes
+	// cache.invalidate() an error.
+	Invalidate func(ws *core.Workspace, names []string) ([]string, error)
 }
 
 // Engine is one JavaScript runtime with the jsrt module.
@@ -62,15 +66,16 @@ type Engine struct {
 	pending  int // promises and timers the loop waits for (owned by the loop)
 	inflight int // runs going on in other goroutines (owned by the loop)
 	timers   map[*time.Timer]bool
-	runs     int // run() calls made by the script
-	worst    int // the worst exit status of those runs
+	keyFns   map[string]goja.Callable // cacheKey functions by task
+	runs     int                      // run() calls made by the script
+	worst    int                      // the worst exit status of those runs
 	ctx      context.Context
 	rejected []error // unhandled promise rejections
 }
 
 // New returns an engine with the jsrt module registered.
 func New(cfg Config) *Engine {
-	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}}
+	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}, keyFns: map[string]goja.Callable{}}
 	e.vm.SetFieldNameMapper(goja.TagFieldNameMapper("js", true))
 	reg := require.NewRegistry(require.WithLoader(e.loadSource))
 	reg.RegisterNativeModule("jsrt", e.module)

@@ -23,6 +23,43 @@ func (e *Engine) module(vm *goja.Runtime, module *goja.Object) {
 		args[i] = a
 	}
 	exports.Set("args", vm.NewArray(args...))
+	exports.Set("cache", e.cacheObject())
+}
+
+// cacheObject is the JS `cache`: invalidate(...names).
+func (e *Engine) cacheObject() *goja.Object {
+	c := e.vm.NewObject()
+	c.Set("invalidate", func(call goja.FunctionCall) goja.Value {
+		e.needWorkspace("cache.invalidate")
+		var names []string
+		for _, a := range call.Arguments {
+			s, ok := a.Export().(string)
+			if !ok || e.ws.Graph.Task(s) == nil {
+				e.throw("cache.invalidate: unknown task %s%s", a.String(), suggestFor(s, e.ws.Graph.Names()))
+			}
+			names = append(names, s)
+		}
+		if e.cfg.Invalidate == nil {
+			e.throw("cache.invalidate is not available here")
+		}
+		gone, err := e.cfg.Invalidate(e.ws, names)
+		if err != nil {
+			panic(e.vm.NewGoError(err))
+		}
+		out := make([]any, len(gone))
+		for i, g := range gone {
+			out[i] = g
+		}
+		return e.vm.NewArray(out...)
+	})
+	return c
+}
+
+func suggestFor(name string, names []string) string {
+	if s := graph.Suggest(name, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
 }
 
 func (e *Engine) api() map[string]func(goja.FunctionCall) goja.Value {
@@ -68,10 +105,12 @@ func (e *Engine) jsTask(call goja.FunctionCall) goja.Value {
 	if goja.IsUndefined(opts) || goja.IsNull(opts) {
 		e.throw("task %q: options with at least cmd are required, as in task(%q, { cmd: \"make\" })", name, name)
 	}
-	t, err := parseTask(e.vm, name, opts.ToObject(e.vm))
+	o := opts.ToObject(e.vm)
+	t, err := parseTask(e.vm, name, o)
 	if err != nil {
 		e.throw("%v", err)
 	}
+	e.cacheKeyOption(t, o)
 	t.Pos = e.where()
 	if err := e.ws.Graph.Add(t); err != nil {
 		e.throw("%v", err)
@@ -163,6 +202,41 @@ func (e *Engine) jsRun(call goja.FunctionCall) goja.Value {
 	return e.startRun(req, func(*Outcome) {})
 }
 
+// cacheKeyOption reads cacheKey: a string is part of the key as it is; a
+// function is called (on this loop) at the start of every run and its
+// string result used.
+func (e *Engine) cacheKeyOption(t *graph.Task, o *goja.Object) {
+	v, ok := has(o, "cacheKey")
+	if !ok {
+		return
+	}
+	if fn, isFn := goja.AssertFunction(v); isFn {
+		e.keyFns[t.Name] = fn
+		return
+	}
+	s, isStr := v.Export().(string)
+	if !isStr {
+		e.throw("task %q: cacheKey must be a string or a function returning one, got %s", t.Name, typeName(v))
+	}
+	t.CacheKey = s
+}
+
+// evalCacheKeys calls the cacheKey functions before a run.
+func (e *Engine) evalCacheKeys() error {
+	for name, fn := range e.keyFns {
+		v, err := fn(goja.Undefined(), e.vm.ToValue(name))
+		if err != nil {
+			return e.jsError(err)
+		}
+		s, ok := v.Export().(string)
+		if !ok {
+			return fmt.Errorf("task %q: cacheKey() must return a string, got %s", name, typeName(v))
+		}
+		e.ws.Graph.Task(name).CacheKey = s
+	}
+	return nil
+}
+
 // glob(pattern) lists the files under the workspace root that match a
 // pattern (`**` allowed), as sorted paths relative to the root.
 func (e *Engine) jsGlob(call goja.FunctionCall) goja.Value {
@@ -192,6 +266,10 @@ func (e *Engine) needWorkspace(fn string) {
 // settles, on the loop, when the run is over.
 func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 	p, resolve, reject := e.vm.NewPromise()
+	if err := e.evalCacheKeys(); err != nil {
+		reject(e.vm.NewGoError(err))
+		return e.vm.ToValue(p)
+	}
 	e.inflight++
 	ws, ctx := e.ws, e.ctx
 	go func() {

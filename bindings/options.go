@@ -9,11 +9,12 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 )
 
 var taskKeys = []string{"cmd", "deps", "inputs", "outputs", "env", "cwd", "timeout", "retries",
-	"pool", "tags", "priority", "critical", "cache", "description"}
+	"pool", "tags", "priority", "critical", "cache", "cacheKey", "ttl", "description"}
 
 // parseTask checks a task's options object key by key and type by type.
 func parseTask(vm *goja.Runtime, name string, o *goja.Object) (*graph.Task, error) {
@@ -29,8 +30,9 @@ func parseTask(vm *goja.Runtime, name string, o *goja.Object) (*graph.Task, erro
 	}
 	set(func() error { return parseCmd(o, t) })
 	set(func() (e error) { t.Deps, e = strings_(o, "deps", name); return })
-	set(func() (e error) { t.Inputs, e = strings_(o, "inputs", name); return })
-	set(func() (e error) { t.Outputs, e = strings_(o, "outputs", name); return })
+	set(func() (e error) { t.Inputs, e = patterns(o, "inputs", name); return })
+	set(func() (e error) { t.Outputs, e = patterns(o, "outputs", name); return })
+	set(func() (e error) { t.CacheTTL, e = duration(o, "ttl", name); return })
 	set(func() (e error) { t.Env, e = strings_(o, "env", name); return })
 	set(func() (e error) { t.Tags, e = strings_(o, "tags", name); return })
 	set(func() (e error) { t.Cwd, e = relPath(o, "cwd", name); return })
@@ -78,6 +80,19 @@ func parseCmd(o *goja.Object, t *graph.Task) error {
 		return fmt.Errorf("task %q: cmd must be a string or an array of strings, got %s", t.Name, typeName(v))
 	}
 	return nil
+}
+
+// patterns reads input or output globs, which must stay inside the workspace.
+func patterns(o *goja.Object, key, name string) ([]string, error) {
+	list, err := strings_(o, key, name)
+	for _, p := range list {
+		if err == nil {
+			if perr := cache.CheckPattern(p); perr != nil {
+				err = fmt.Errorf("task %q: %s: %v", name, key, perr)
+			}
+		}
+	}
+	return list, err
 }
 
 func strings_(o *goja.Object, key, name string) ([]string, error) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/files"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
 	"github.com/jsrt-script/jsrt-script/runtime/sched"
@@ -53,6 +55,7 @@ type RunOptions struct {
 	LogDir      string          // per-task logs; "" for none
 	Env         []string        // environment of task processes
 	Kill        <-chan struct{} // closed on a second interrupt: kill at once
+	Caching     *Caching        // nil: no cache, no {changed} (dry runs)
 	Now         func() time.Time
 }
 
@@ -83,7 +86,11 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 				return nil, fmt.Errorf("cannot create log directory: %w", err)
 			}
 		}
-		runner = &localRunner{ws: ws, opt: opt}
+		local := &localRunner{ws: ws, opt: opt}
+		runner = local
+		if opt.Caching != nil {
+			runner = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
+		}
 	}
 	cost, err := predictor(cmpOr(opt.Predictions, opt.History))
 	if err != nil {
@@ -100,6 +107,11 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	}
 	if rec.err != nil {
 		return nil, rec.err
+	}
+	if opt.Caching != nil && !opt.DryRun {
+		if err := opt.Caching.Index.Flush(); err != nil {
+			return nil, fmt.Errorf("cannot save the file index: %w", err)
+		}
 	}
 	if opt.History != nil {
 		if err := opt.History.RecordRun(runRecord(runID, start, opt, rep)); err != nil {
@@ -178,4 +190,33 @@ func cmpOr(a, b *history.History) *history.History {
 		return a
 	}
 	return b
+}
+
+// Affected returns, among tasks, those whose inputs match a changed file and
+// those that depend on them, in the order given.
+func Affected(g *graph.Graph, tasks []*graph.Task, changed []string) []string {
+	hit := map[string]bool{}
+	for _, t := range g.Topo() {
+		for _, d := range t.Deps {
+			if hit[d] {
+				hit[t.Name] = true
+			}
+		}
+		if hit[t.Name] {
+			continue
+		}
+		for _, f := range changed {
+			if files.Matches(t.Inputs, f) {
+				hit[t.Name] = true
+				break
+			}
+		}
+	}
+	var out []string
+	for _, t := range tasks {
+		if hit[t.Name] {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }

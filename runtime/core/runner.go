@@ -21,15 +21,26 @@ type localRunner struct {
 }
 
 func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
+	res, _ := r.run(ctx, t, attempt)
+	return res
+}
+
+// run runs one attempt and also returns where its output starts in the
+// task's log file (retries append to it).
+func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int) (sched.Result, int64) {
 	out := r.opt.Display.Output(t, attempt)
 	defer out.Close()
 	var w io.Writer = out
+	var offset int64
 	if r.opt.LogDir != "" {
 		log, err := openLog(r.opt.LogDir, t.Name, attempt)
 		if err != nil {
-			return sched.Result{ExitCode: -1, Err: err}
+			return sched.Result{ExitCode: -1, Err: err}, 0
 		}
 		defer log.Close()
+		if offset, err = log.Seek(0, io.SeekEnd); err != nil {
+			return sched.Result{ExitCode: -1, Err: err}, 0
+		}
 		w = io.MultiWriter(log, out)
 	}
 	res := exec.Run(ctx, exec.Spec{
@@ -37,7 +48,7 @@ func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched
 		Timeout: t.Timeout, Output: w, Kill: r.opt.Kill,
 	})
 	return sched.Result{Start: res.Start, Duration: res.Duration, ExitCode: res.ExitCode, Signal: res.Signal,
-		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}
+		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}, offset
 }
 
 // openLog truncates the log on a task's first attempt and appends on retries.

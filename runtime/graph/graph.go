@@ -30,7 +30,9 @@ type Task struct {
 	Priority int
 	Critical bool
 	NoCache  bool
-	Pos      string // where it was defined ("strategy.js:3:1"), for messages
+	CacheTTL time.Duration // 0: entries never expire
+	CacheKey string        // the strategy's own contribution to the cache key
+	Pos      string        // where it was defined ("strategy.js:3:1"), for messages
 }
 
 // Command renders the command for display.

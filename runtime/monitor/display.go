@@ -222,3 +222,12 @@ func Round(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Microsecond)
 }
+
+// Notice prints one of jsrt-script's own remarks about a task (a cache hit
+// being replayed, an input pattern that matches nothing).
+func (d *Lines) Notice(t *graph.Task, msg string) {
+	if d.mode == Quiet {
+		return
+	}
+	d.status(t.Name, d.paint("2", msg))
+}

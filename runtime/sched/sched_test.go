@@ -116,8 +116,8 @@ func TestPriorityOptionAndCost(t *testing.T) {
 	}
 }
 
-//	base -> left  -> top
-//	base -> right -> top
+// base -> left  -> top
+// base -> right -> top
 func TestDiamondRunsSharedDepOnce(t *testing.T) {
 	t.Parallel()
 	g := mkGraph(t, "top:left,right", "left:base", "right:base", "base")
@@ -130,9 +130,9 @@ func TestDiamondRunsSharedDepOnce(t *testing.T) {
 	}
 }
 
-//	build -> test -> package
-//	lint
-//	build -> docs
+// build -> test -> package
+// lint
+// build -> docs
 func TestFailureSkipsDependents(t *testing.T) {
 	t.Parallel()
 	specs := []string{"build", "test:build", "package:test", "docs:build", "lint"}

@@ -64,6 +64,8 @@ func commands() []command {
 		{"run", "run tasks of a strategy in parallel", runCmd},
 		{"graph", "print the task graph (dot, mermaid or json)", graphCmd},
 		{"history", "show recorded runs and task predictions", historyCmd},
+		{"cache", "cache stats, gc (evict to a size) or clear [TASK...]", cacheCmd},
+		{"explain", "say why tasks would hit or miss the cache", explainCmd},
 	}
 }
 

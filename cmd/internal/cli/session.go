@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+
+	"github.com/jsrt-script/jsrt-script/bindings"
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/core"
+	"github.com/jsrt-script/jsrt-script/runtime/files"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/monitor"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+	"github.com/jsrt-script/jsrt-script/store"
+)
+
+// session is one `jsrt-script run`: the engine, the state it opens on first
+// use, and the runs the strategy asks for (one at a time).
+type session struct {
+	env   *Env
+	flags runFlags
+	mode  monitor.Mode
+	kill  chan struct{}
+	// silent: print nothing (graph's dry runs).
+	silent bool
+
+	cacheMax int64
+
+	mu    sync.Mutex
+	db    *store.DB
+	dir   string
+	hist  *history.History
+	cache *cache.Cache
+	index *cache.Index
+}
+
+func (s *session) main(ctx context.Context, file string, targets []string) int {
+	console := s.env.Stdout
+	if s.flags.json {
+		console = s.env.Stderr
+	}
+	eng := bindings.New(bindings.Config{Cwd: s.env.Cwd, Stdout: console, Stderr: s.env.Stderr, Args: targets,
+		Run: s.run, Invalidate: s.invalidate})
+	if err := eng.Load(ctx, file); err != nil {
+		return report(s.env, err)
+	}
+	if n, worst := eng.Runs(); n > 0 {
+		return worst
+	}
+	ws := eng.Workspace()
+	if len(targets) == 0 {
+		targets = defaultTargets(ws)
+	}
+	if len(targets) == 0 {
+		errorf(s.env, "%s defines no tasks: add task(name, {cmd}) calls", file)
+		return ExitUsage
+	}
+	code, err := eng.RunTargets(ctx, bindings.RunRequest{Targets: targets})
+	if err != nil {
+		return report(s.env, err)
+	}
+	return code
+}
+
+// defaultTargets: the task named "default" if there is one, else all.
+func defaultTargets(ws *core.Workspace) []string {
+	if ws.Graph.Task("default") != nil {
+		return []string{"default"}
+	}
+	return ws.Graph.Names()
+}
+
+// run is the engine's RunFunc: one run, after any other has finished.
+func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunRequest) (*bindings.Outcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ws.Graph.Validate(); err != nil {
+		return nil, err
+	}
+	dry := req.DryRun || s.flags.dryRun
+	stateDir := s.stateDir(ws)
+	if err := s.openState(ctx, stateDir, dry); err != nil {
+		return nil, err
+	}
+	targets, err := s.affected(ws, req.Targets)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := ws.Graph.Closure(targets)
+	if err != nil {
+		return nil, err
+	}
+	out := s.env.Stdout
+	if s.flags.json {
+		out = s.env.Stderr
+	}
+	if s.silent {
+		out = io.Discard
+	}
+	color := s.env.IsTerminal && !s.flags.json && s.env.getenv("NO_COLOR") == "" && s.env.getenv("TERM") != "dumb"
+	disp := monitor.NewLines(out, s.mode, color, dry)
+	disp.SetTotal(len(tasks))
+	opt := core.RunOptions{
+		Targets: targets, Jobs: s.flags.jobs, KeepGoing: s.flags.keepGoing || req.KeepGoing, DryRun: dry,
+		Display: disp, History: s.hist, Env: s.env.Environ, Kill: s.kill, Now: s.env.Now,
+	}
+	if req.Jobs > 0 {
+		opt.Jobs = req.Jobs
+	}
+	if dry {
+		opt.History = nil // never write; order from what was read is still used below
+	} else {
+		opt.LogDir = filepath.Join(stateDir, "logs")
+		opt.Caching = &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}
+		if s.flags.explain {
+			s.explainAll(out, ws, tasks)
+		}
+	}
+	res, err := core.Run(ctx, ws, s.withReadOnlyPredictions(opt, dry))
+	if err != nil {
+		return nil, err
+	}
+	sum := monitor.Summarize(res.RunID, res.Report)
+	sum.DryRun = dry
+	if !dry {
+		s.collect(res)
+	}
+	s.printEnd(out, res, sum, opt.LogDir, color, dry)
+	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
+}
+
+func (s *session) withReadOnlyPredictions(opt core.RunOptions, dry bool) core.RunOptions {
+	if dry && s.hist != nil {
+		opt.Predictions = s.hist
+	}
+	return opt
+}
+
+func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary, logDir string, color, dry bool) {
+	if s.silent {
+		return
+	}
+	if s.flags.json {
+		b, _ := json.Marshal(sum)
+		fmt.Fprintln(s.env.Stdout, string(b))
+		return
+	}
+	if dry {
+		fmt.Fprintf(out, "dry run: %d tasks would run with -j %d; nothing was run or written\n", len(res.Tasks), res.Jobs)
+		return
+	}
+	monitor.WriteSummary(out, res.Report, s.prettyPath(logDir), color)
+}
+
+func (s *session) stateDir(ws *core.Workspace) string {
+	if s.flags.stateDir != "" {
+		if filepath.IsAbs(s.flags.stateDir) {
+			return s.flags.stateDir
+		}
+		return filepath.Join(s.env.Cwd, s.flags.stateDir)
+	}
+	return filepath.Join(ws.Root, ".jsrt")
+}
+
+// openState opens the store on first use: read-write for runs, read-only
+// (and only if it exists) for dry runs.
+func (s *session) openState(ctx context.Context, dir string, dry bool) error {
+	if s.db != nil {
+		return nil
+	}
+	db, err := store.Open(ctx, dir, store.Options{
+		ReadOnly: dry,
+		NoWait:   s.flags.noWait || dry,
+		OnWait: func(pid int) {
+			who := "another run"
+			if pid > 0 {
+				who = fmt.Sprintf("another run (pid %d)", pid)
+			}
+			errorf(s.env, "waiting for %s holding %s", who, s.prettyPath(dir))
+		},
+		Log: s.env.Stderr,
+	})
+	if dry && err != nil {
+		return nil // nothing recorded yet (or busy): plan by structure
+	}
+	if err != nil {
+		return err
+	}
+	s.db, s.dir, s.hist = db, dir, history.New(db)
+	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
+	s.index = cache.NewIndex(db, s.env.Now)
+	return nil
+}
+
+// affected narrows targets to those --since says changed (with their
+// dependents); without --since it returns them as they are.
+func (s *session) affected(ws *core.Workspace, targets []string) ([]string, error) {
+	if s.flags.since == "" {
+		return targets, nil
+	}
+	changed, err := files.ChangedSince(ws.Root, s.flags.since)
+	if err != nil {
+		return nil, err
+	}
+	wanted, err := ws.Graph.Closure(targets)
+	if err != nil {
+		return nil, err
+	}
+	return core.Affected(ws.Graph, wanted, changed), nil
+}
+
+// collect evicts cache entries past --cache-max after a run that stored
+// something, so a run that only hit the cache stays cheap.
+func (s *session) collect(res *core.Result) {
+	stored := false
+	for _, t := range res.Tasks {
+		stored = stored || (t.Status == sched.OK && t.Result.Key != "")
+	}
+	if !stored || s.cache == nil {
+		return
+	}
+	if _, err := s.cache.GC(s.cacheMax); err != nil {
+		errorf(s.env, "cache eviction: %v", err)
+	}
+}
+
+// invalidate is cache.invalidate() for the engine: the named tasks, every
+// task that depends on them in the graph, and any entry depending on those.
+func (s *session) invalidate(ws *core.Workspace, names []string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ws.Graph.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.openState(context.Background(), s.stateDir(ws), false); err != nil {
+		return nil, err
+	}
+	return s.cache.Invalidate(withDependents(ws.Graph, names)...)
+}
+
+// withDependents returns names plus every task depending on them.
+func withDependents(g *graph.Graph, names []string) []string {
+	seen := map[string]bool{}
+	var walk func(t *graph.Task)
+	walk = func(t *graph.Task) {
+		if seen[t.Name] {
+			return
+		}
+		seen[t.Name] = true
+		for _, u := range g.Dependents(t) {
+			walk(u)
+		}
+	}
+	for _, n := range names {
+		if t := g.Task(n); t != nil {
+			walk(t)
+		} else {
+			seen[n] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (s *session) close() {
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			errorf(s.env, "closing state: %v", err)
+		}
+	}
+}
+
+// prettyPath shows p relative to the working directory when it is inside it.
+func (s *session) prettyPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if r, err := filepath.Rel(s.env.Cwd, p); err == nil && !filepath.IsAbs(r) && len(r) < len(p) && r[:min(2, len(r))] != ".." {
+		return r
+	}
+	return p
+}
+
+// explainAll prints, before a run, why each task will hit or miss.
+func (s *session) explainAll(w io.Writer, ws *core.Workspace, tasks []*graph.Task) {
+	opt := core.RunOptions{Env: s.env.Environ, Caching: &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}}
+	exps, err := core.Explain(ws, opt, tasks)
+	if err != nil {
+		errorf(s.env, "explain: %v", err)
+		return
+	}
+	printExplanations(w, exps)
+}
+
+func printExplanations(w io.Writer, exps []core.Explanation) {
+	for _, ex := range exps {
+		if ex.Hit {
+			fmt.Fprintf(w, "[%s] explain: cache hit (key %s)\n", ex.Task, ex.Key[:12])
+			continue
+		}
+		for _, r := range ex.Reasons {
+			fmt.Fprintf(w, "[%s] explain: miss: %s\n", ex.Task, r)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package cache
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/zeebo/xxh3"
+)
+
+// ErrCorrupt means a stored blob is missing or does not match its digest.
+var ErrCorrupt = errors.New("cache blob missing or corrupt")
+
+// Blobs is a content-addressed file store: dir/ab/abcdef... Writes go to a
+// temporary file in dir and are renamed into place, so a blob is either
+// whole or absent.
+//
+// Contract: safe for concurrent use by goroutines and processes.
+type Blobs struct{ dir string }
+
+func (b *Blobs) path(d Digest) string {
+	return filepath.Join(b.dir, string(d[:2]), string(d))
+}
+
+// Put stores what r yields and returns its digest and size.
+func (b *Blobs) Put(r io.Reader) (Digest, int64, error) {
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return "", 0, err
+	}
+	tmp, err := os.CreateTemp(b.dir, ".put-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(tmp.Name())
+	h := xxh3.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	sum := h.Sum128().Bytes()
+	d := Digest(hex.EncodeToString(sum[:]))
+	final := b.path(d)
+	if _, err := os.Stat(final); err == nil {
+		return d, n, nil // already there: content-addressed
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return "", 0, err
+	}
+	return d, n, os.Rename(tmp.Name(), final)
+}
+
+// CopyTo writes blob d to w, verifying its digest as it goes. A missing or
+// mismatching blob is ErrCorrupt (what was written to w is then garbage the
+// caller must discard).
+func (b *Blobs) CopyTo(w io.Writer, d Digest) (int64, error) {
+	f, err := os.Open(b.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("%w: %s not found", ErrCorrupt, d)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h := xxh3.New()
+	n, err := io.Copy(io.MultiWriter(w, h), f)
+	if err != nil {
+		return n, err
+	}
+	sum := h.Sum128().Bytes()
+	if Digest(hex.EncodeToString(sum[:])) != d {
+		return n, fmt.Errorf("%w: %s does not match its content", ErrCorrupt, d)
+	}
+	return n, nil
+}
+
+// Has reports whether blob d exists.
+func (b *Blobs) Has(d Digest) bool {
+	_, err := os.Stat(b.path(d))
+	return err == nil
+}
+
+// Remove deletes blob d (absent is fine).
+func (b *Blobs) Remove(d Digest) error {
+	err := os.Remove(b.path(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Each calls fn for every stored blob's digest and size.
+func (b *Blobs) Each(fn func(Digest, int64) error) error {
+	dirs, err := os.ReadDir(b.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, sub := range dirs {
+		if !sub.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(b.dir, sub.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			info, err := f.Info()
+			if err != nil {
+				continue
+			}
+			if err := fn(Digest(f.Name()), info.Size()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

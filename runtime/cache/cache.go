@@ -1,0 +1,409 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/kv"
+)
+
+// Entry is one stored result: the replayable log, the outputs, and what is
+// needed to evict and explain it.
+type Entry struct {
+	Task     string        `json:"task"`
+	Key      Digest        `json:"key"`
+	Created  time.Time     `json:"created"`
+	LastUsed time.Time     `json:"lastUsed"`
+	Expires  time.Time     `json:"expires,omitempty"` // zero: no TTL
+	Duration time.Duration `json:"duration"`          // of the run that produced it
+	Log      Digest        `json:"log"`
+	LogSize  int64         `json:"logSize"`
+	Outputs  []Output      `json:"outputs,omitempty"`
+	Size     int64         `json:"size"` // log + outputs, bytes
+	Deps     []string      `json:"deps,omitempty"`
+	Manifest Manifest      `json:"manifest"`
+}
+
+// Last is what is remembered of a task's last successful run, cached or
+// not: for {changed} and for explain.
+type Last struct {
+	Key      Digest    `json:"key"`
+	Manifest Manifest  `json:"manifest"`
+	Time     time.Time `json:"time"`
+}
+
+// Cache is the result cache over a key-value store and a blob directory.
+//
+// Contract: safe for concurrent use; methods block on store and file I/O.
+type Cache struct {
+	kv    kv.Store
+	blobs *Blobs
+	now   func() time.Time
+}
+
+// New returns a cache keeping metadata in s and blobs under dir.
+func New(s kv.Store, dir string, now func() time.Time) *Cache {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache{kv: s, blobs: &Blobs{dir: filepath.Join(dir, "blobs")}, now: now}
+}
+
+func entryKey(task string, key Digest) []byte { return []byte("c1/e/" + task + "\x00" + string(key)) }
+func lastKey(task string) []byte              { return []byte("c1/last/" + task) }
+func statKey(task string) []byte              { return []byte("c1/s/" + task) }
+
+const entryPrefix = "c1/e/"
+
+// Lookup returns the entry for task and key, or nil on a miss. It counts
+// the hit or miss. An expired entry is a miss (and is dropped).
+func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
+	e, err := c.get(task, key)
+	if err == nil && e != nil && !e.Expires.IsZero() && c.now().After(e.Expires) {
+		err = c.drop(e)
+		e = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, c.count(task, e != nil)
+}
+
+func (c *Cache) get(task string, key Digest) (*Entry, error) {
+	b, err := c.kv.Get(entryKey(task, key))
+	if errors.Is(err, kv.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var e Entry
+	if json.Unmarshal(b, &e) != nil {
+		return nil, c.kv.Write(func(t kv.Txn) error { return t.Delete(entryKey(task, key)) })
+	}
+	return &e, nil
+}
+
+// Restore writes e's outputs under root and its log to log. A missing or
+// corrupt blob drops the entry and returns an error wrapping ErrCorrupt:
+// the caller must treat it as a miss, never as a hit.
+func (c *Cache) Restore(root string, e *Entry, log io.Writer) error {
+	// Outputs first: a log replayed for outputs that then fail would lie.
+	for _, o := range e.Outputs {
+		if err := c.restoreOne(root, o); err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				return errors.Join(err, c.drop(e))
+			}
+			return fmt.Errorf("restoring output %q of task %q: %w", o.Path, e.Task, err)
+		}
+	}
+	if !c.blobs.Has(e.Log) {
+		return errors.Join(fmt.Errorf("%w: log of task %q", ErrCorrupt, e.Task), c.drop(e))
+	}
+	if _, err := c.blobs.CopyTo(log, e.Log); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return errors.Join(err, c.drop(e))
+		}
+		return err
+	}
+	e.LastUsed = c.now()
+	return c.put(e)
+}
+
+// SaveRequest is a successful run to store.
+type SaveRequest struct {
+	Task     string
+	Key      Digest
+	Root     string
+	Log      io.Reader // the complete output of the successful attempt
+	Outputs  []string  // declared output patterns
+	Deps     []string
+	Manifest Manifest
+	Duration time.Duration
+	TTL      time.Duration
+}
+
+// Save stores a successful run. Outputs are collected first: one that does
+// not exist is an error naming it, and nothing is stored.
+func (c *Cache) Save(r SaveRequest) error {
+	paths, err := CollectOutputs(r.Root, r.Outputs)
+	if err != nil {
+		return err
+	}
+	outs, size, err := c.saveOutputs(r.Root, paths)
+	if err != nil {
+		return err
+	}
+	logDigest, logSize, err := c.blobs.Put(r.Log)
+	if err != nil {
+		return fmt.Errorf("storing the log: %w", err)
+	}
+	now := c.now()
+	e := &Entry{Task: r.Task, Key: r.Key, Created: now, LastUsed: now, Duration: r.Duration, Log: logDigest,
+		LogSize: logSize, Outputs: outs, Size: size + logSize, Deps: r.Deps, Manifest: r.Manifest}
+	if r.TTL > 0 {
+		e.Expires = now.Add(r.TTL)
+	}
+	return c.put(e)
+}
+
+func (c *Cache) put(e *Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return c.kv.Write(func(t kv.Txn) error { return t.Set(entryKey(e.Task, e.Key), b) })
+}
+
+func (c *Cache) drop(e *Entry) error {
+	return c.kv.Write(func(t kv.Txn) error { return t.Delete(entryKey(e.Task, e.Key)) })
+}
+
+// RecordSuccess remembers the key and manifest of a task's successful run.
+func (c *Cache) RecordSuccess(task string, key Digest, m Manifest) error {
+	b, err := json.Marshal(Last{Key: key, Manifest: m, Time: c.now()})
+	if err != nil {
+		return err
+	}
+	return c.kv.Write(func(t kv.Txn) error { return t.Set(lastKey(task), b) })
+}
+
+// LastSuccess returns what RecordSuccess kept for task, if anything.
+func (c *Cache) LastSuccess(task string) (Last, bool, error) {
+	b, err := c.kv.Get(lastKey(task))
+	if errors.Is(err, kv.ErrNotFound) {
+		return Last{}, false, nil
+	}
+	if err != nil {
+		return Last{}, false, err
+	}
+	var l Last
+	if json.Unmarshal(b, &l) != nil {
+		return Last{}, false, nil
+	}
+	return l, true, nil
+}
+
+type counts struct {
+	Hits   int64 `json:"hits"`
+	Misses int64 `json:"misses"`
+}
+
+func (c *Cache) count(task string, hit bool) error {
+	return c.kv.Write(func(t kv.Txn) error {
+		var n counts
+		if b, err := t.Get(statKey(task)); err == nil {
+			json.Unmarshal(b, &n)
+		}
+		if hit {
+			n.Hits++
+		} else {
+			n.Misses++
+		}
+		b, _ := json.Marshal(n)
+		return t.Set(statKey(task), b)
+	})
+}
+
+// entries lists every stored entry.
+func (c *Cache) entries() ([]*Entry, error) {
+	var out []*Entry
+	err := c.kv.Scan([]byte(entryPrefix), false, func(_, val []byte) (bool, error) {
+		var e Entry
+		if json.Unmarshal(val, &e) == nil {
+			out = append(out, &e)
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// Invalidate drops every entry of the named tasks and, transitively, of
+// every task whose entries depend on them. It returns the tasks affected.
+func (c *Cache) Invalidate(tasks ...string) ([]string, error) {
+	all, err := c.entries()
+	if err != nil {
+		return nil, err
+	}
+	gone := map[string]bool{}
+	for _, t := range tasks {
+		gone[t] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range all {
+			if gone[e.Task] {
+				continue
+			}
+			for _, d := range e.Deps {
+				if gone[d] {
+					gone[e.Task], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	err = c.kv.Write(func(t kv.Txn) error {
+		for _, e := range all {
+			if gone[e.Task] {
+				if err := t.Delete(entryKey(e.Task, e.Key)); err != nil {
+					return err
+				}
+			}
+		}
+		for name := range gone {
+			if err := t.Delete(lastKey(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	names := sortedKeys(gone)
+	return names, err
+}
+
+// GCResult says what a collection removed and kept.
+type GCResult struct {
+	Expired, Evicted, Blobs int
+	FreedBytes, KeptBytes   int64
+}
+
+// GC drops expired entries, then least recently used entries until the
+// entries total at most maxBytes (0: no bound), then deletes blobs no entry
+// refers to.
+func (c *Cache) GC(maxBytes int64) (GCResult, error) {
+	var res GCResult
+	all, err := c.entries()
+	if err != nil {
+		return res, err
+	}
+	now := c.now()
+	var keep, drop []*Entry
+	for _, e := range all {
+		if !e.Expires.IsZero() && now.After(e.Expires) {
+			drop = append(drop, e)
+			res.Expired++
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	sort.Slice(keep, func(i, j int) bool { return keep[i].LastUsed.After(keep[j].LastUsed) })
+	var total int64
+	n := 0
+	for _, e := range keep {
+		if maxBytes > 0 && total+e.Size > maxBytes {
+			drop = append(drop, e)
+			res.Evicted++
+			continue
+		}
+		total += e.Size
+		keep[n] = e
+		n++
+	}
+	keep = keep[:n]
+	if err := c.kv.Write(func(t kv.Txn) error {
+		for _, e := range drop {
+			if err := t.Delete(entryKey(e.Task, e.Key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return res, err
+	}
+	res.Blobs, res.FreedBytes, err = c.sweep(keep)
+	res.KeptBytes = total
+	return res, err
+}
+
+// sweep deletes blobs that no kept entry refers to.
+func (c *Cache) sweep(keep []*Entry) (int, int64, error) {
+	live := map[Digest]bool{}
+	for _, e := range keep {
+		live[e.Log] = true
+		for _, o := range e.Outputs {
+			live[o.Digest] = true
+		}
+	}
+	n, freed := 0, int64(0)
+	err := c.blobs.Each(func(d Digest, size int64) error {
+		if live[d] {
+			return nil
+		}
+		n++
+		freed += size
+		return c.blobs.Remove(d)
+	})
+	return n, freed, err
+}
+
+// TaskStats are one task's cache figures.
+type TaskStats struct {
+	Entries int     `json:"entries"`
+	Bytes   int64   `json:"bytes"`
+	Hits    int64   `json:"hits"`
+	Misses  int64   `json:"misses"`
+	HitRate float64 `json:"hitRate"`
+}
+
+// Stats are the whole cache's figures and each task's.
+type Stats struct {
+	TaskStats
+	Tasks map[string]*TaskStats `json:"tasks"`
+}
+
+// Stats reads the entries and counters.
+func (c *Cache) Stats() (Stats, error) {
+	s := Stats{Tasks: map[string]*TaskStats{}}
+	task := func(name string) *TaskStats {
+		if s.Tasks[name] == nil {
+			s.Tasks[name] = &TaskStats{}
+		}
+		return s.Tasks[name]
+	}
+	all, err := c.entries()
+	if err != nil {
+		return s, err
+	}
+	for _, e := range all {
+		t := task(e.Task)
+		t.Entries++
+		t.Bytes += e.Size
+	}
+	err = c.kv.Scan([]byte("c1/s/"), false, func(key, val []byte) (bool, error) {
+		var n counts
+		if json.Unmarshal(val, &n) == nil {
+			t := task(string(key[len("c1/s/"):]))
+			t.Hits, t.Misses = n.Hits, n.Misses
+		}
+		return true, nil
+	})
+	for _, t := range s.Tasks {
+		s.Entries += t.Entries
+		s.Bytes += t.Bytes
+		s.Hits += t.Hits
+		s.Misses += t.Misses
+		t.HitRate = rate(t.Hits, t.Misses)
+	}
+	s.HitRate = rate(s.Hits, s.Misses)
+	return s, err
+}
+
+func rate(hits, misses int64) float64 {
+	if hits+misses == 0 {
+		return 0
+	}
+	return float64(hits) / float64(hits+misses)
+}
+
+// Has reports whether an entry exists for task and key, without counting a
+// hit or miss and without restoring anything.
+func (c *Cache) Has(task string, key Digest) (bool, error) {
+	e, err := c.get(task, key)
+	return e != nil && (e.Expires.IsZero() || c.now().Before(e.Expires)), err
+}

@@ -1,0 +1,176 @@
+package cache
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zeebo/xxh3"
+
+	"github.com/jsrt-script/jsrt-script/runtime/kv"
+)
+
+// FileState is an input file as the key sees it (path, executable bit,
+// content digest) plus the stat fields that let the index trust a digest.
+type FileState struct {
+	Path    string `json:"-"` // slash-separated, relative to the workspace root
+	Exec    bool   `json:"x,omitempty"`
+	Digest  Digest `json:"d"`
+	Size    int64  `json:"s"`
+	MtimeNs int64  `json:"m"`
+	CtimeNs int64  `json:"c"`
+	Ino     uint64 `json:"i"`
+}
+
+// Fingerprint is what of the file enters a key: mode bit and content.
+func (f FileState) Fingerprint() string {
+	if f.Exec {
+		return "x:" + string(f.Digest)
+	}
+	return "-:" + string(f.Digest)
+}
+
+func (f FileState) sameStat(g FileState) bool {
+	return f.Size == g.Size && f.MtimeNs == g.MtimeNs && f.CtimeNs == g.CtimeNs && f.Ino == g.Ino && f.Exec == g.Exec
+}
+
+// Racy is how recent a modification must be for a file's stat to prove
+// nothing: a file written within this window of the last look may change
+// again without its size or mtime second changing, so it is re-hashed.
+const Racy = 2 * time.Second
+
+// Index remembers, per absolute path, the stat and digest of the last hash,
+// so unchanged files are not read again.
+//
+// Contract: safe for concurrent use; State may block on file and store I/O.
+type Index struct {
+	kv  kv.Store
+	now func() time.Time
+
+	mu      sync.Mutex
+	pending map[string]FileState // to write on Flush
+	Hashed  int                  // files read and hashed (for tests and stats)
+	Reused  int                  // digests taken from the index
+}
+
+// NewIndex returns an index over s; now may be nil (time.Now).
+func NewIndex(s kv.Store, now func() time.Time) *Index {
+	if now == nil {
+		now = time.Now
+	}
+	return &Index{kv: s, now: now, pending: map[string]FileState{}}
+}
+
+func indexKey(abs string) []byte { return []byte("c1/f/" + abs) }
+
+// State returns the state of root/rel, following symbolic links.
+func (ix *Index) State(root, rel string) (FileState, error) {
+	abs := filepath.Join(root, filepath.FromSlash(rel))
+	cur, err := statOf(abs)
+	if err != nil {
+		return FileState{}, err
+	}
+	cur.Path = rel
+	if prev, ok := ix.lookup(abs); ok && prev.sameStat(cur) && ix.now().Sub(time.Unix(0, cur.MtimeNs)) > Racy {
+		cur.Digest = prev.Digest
+		ix.mu.Lock()
+		ix.Reused++
+		ix.mu.Unlock()
+		return cur, nil
+	}
+	d, err := hashFile(abs)
+	if err != nil {
+		return FileState{}, err
+	}
+	cur.Digest = d
+	ix.mu.Lock()
+	ix.Hashed++
+	ix.pending[abs] = cur
+	ix.mu.Unlock()
+	return cur, nil
+}
+
+func (ix *Index) lookup(abs string) (FileState, bool) {
+	ix.mu.Lock()
+	p, ok := ix.pending[abs]
+	ix.mu.Unlock()
+	if ok {
+		return p, true
+	}
+	b, err := ix.kv.Get(indexKey(abs))
+	if err != nil {
+		return FileState{}, false
+	}
+	var f FileState
+	if json.Unmarshal(b, &f) != nil {
+		return FileState{}, false
+	}
+	return f, true
+}
+
+// Flush writes what was hashed since the last flush.
+func (ix *Index) Flush() error {
+	ix.mu.Lock()
+	pending := ix.pending
+	ix.pending = map[string]FileState{}
+	ix.mu.Unlock()
+	batch := make(map[string][]byte, 256)
+	write := func() error {
+		err := ix.kv.Write(func(t kv.Txn) error {
+			for k, v := range batch {
+				if err := t.Set([]byte(k), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		clear(batch)
+		return err
+	}
+	for abs, f := range pending {
+		b, _ := json.Marshal(f)
+		batch[string(indexKey(abs))] = b
+		if len(batch) == 256 {
+			if err := write(); err != nil {
+				return err
+			}
+		}
+	}
+	return write()
+}
+
+func statOf(abs string) (FileState, error) {
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return FileState{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return FileState{}, fmt.Errorf("%s is not a regular file", abs)
+	}
+	f := FileState{Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Exec: fi.Mode()&0o111 != 0}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		f.Ino = st.Ino
+		f.CtimeNs = st.Ctim.Sec*1e9 + st.Ctim.Nsec
+	}
+	return f, nil
+}
+
+func hashFile(abs string) (Digest, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := xxh3.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("reading %s: %w", abs, err)
+	}
+	sum := h.Sum128().Bytes()
+	return Digest(hex.EncodeToString(sum[:])), nil
+}

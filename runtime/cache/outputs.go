@@ -1,0 +1,201 @@
+package cache
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Output is one stored output file or symbolic link.
+type Output struct {
+	Path   string      `json:"path"` // slash-separated, relative to the root
+	Link   string      `json:"link,omitempty"`
+	Mode   fs.FileMode `json:"mode,omitempty"` // permission bits only
+	Digest Digest      `json:"digest,omitempty"`
+	Size   int64       `json:"size,omitempty"`
+}
+
+// CheckPattern rejects an output or input pattern that could reach outside
+// the workspace: absolute, or climbing with "..".
+func CheckPattern(p string) error {
+	clean := path.Clean(filepath.ToSlash(p))
+	if p == "" || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("path %q is outside the workspace", p)
+	}
+	if !doublestar.ValidatePattern(clean) {
+		return fmt.Errorf("invalid glob pattern %q", p)
+	}
+	return nil
+}
+
+// CollectOutputs lists the files and symlinks that patterns name under
+// root: a literal path names a file, a link or a whole directory; a glob its
+// matches. A literal path that does not exist, or a glob matching nothing,
+// is an error naming it.
+func CollectOutputs(root string, patterns []string) ([]string, error) {
+	seen := map[string]bool{}
+	var missing []string
+	for _, p := range patterns {
+		p = path.Clean(filepath.ToSlash(p))
+		var matches []string
+		if hasMeta(p) {
+			m, err := doublestar.Glob(os.DirFS(root), p, doublestar.WithNoFollow())
+			if err != nil {
+				return nil, err
+			}
+			matches = m
+		} else if _, err := os.Lstat(filepath.Join(root, p)); err == nil {
+			matches = []string{p}
+		}
+		if len(matches) == 0 {
+			missing = append(missing, fmt.Sprintf("%q", p))
+			continue
+		}
+		for _, m := range matches {
+			if err := walkOutput(root, m, seen); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("declared outputs missing after a successful run: %s", strings.Join(missing, ", "))
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[{\\") }
+
+// walkOutput adds a file or link, or every file and link under a directory.
+func walkOutput(root, rel string, seen map[string]bool) error {
+	return filepath.WalkDir(filepath.Join(root, filepath.FromSlash(rel)), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0 {
+			r, _ := filepath.Rel(root, p)
+			seen[filepath.ToSlash(r)] = true
+		}
+		return nil
+	})
+}
+
+// safeTarget resolves where rel would be written under root, refusing a
+// path whose parent directories lead outside root through a link.
+func safeTarget(root, rel string) (string, error) {
+	clean := path.Clean(rel)
+	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("output %q is outside the workspace", rel)
+	}
+	dst := filepath.Join(root, filepath.FromSlash(clean))
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	if realDir != realRoot && !strings.HasPrefix(realDir, realRoot+string(filepath.Separator)) {
+		return "", fmt.Errorf("output %q would be written outside the workspace through a link", rel)
+	}
+	return dst, nil
+}
+
+// restoreOne writes one output atomically: a temporary file (or link) in
+// the same directory, renamed over the destination. A rename replaces an
+// existing link itself, so nothing is ever written through one.
+func (c *Cache) restoreOne(root string, o Output) error {
+	dst, err := safeTarget(root, o.Path)
+	if err != nil {
+		return err
+	}
+	if o.Link != "" {
+		tmp := dst + ".jsrt-tmp"
+		os.Remove(tmp)
+		if err := os.Symlink(o.Link, tmp); err != nil {
+			return err
+		}
+		return os.Rename(tmp, dst)
+	}
+	if c.unchanged(dst, o) {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".jsrt-restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = c.blobs.CopyTo(f, o.Digest)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), o.Mode.Perm()) // never setuid, setgid or sticky
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
+}
+
+// unchanged: the destination is already a regular file with the same mode
+// and content, so restoring it would change nothing.
+func (c *Cache) unchanged(dst string, o Output) bool {
+	fi, err := os.Lstat(dst)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != o.Size || fi.Mode().Perm() != o.Mode.Perm() {
+		return false
+	}
+	d, err := hashFile(dst)
+	return err == nil && d == o.Digest
+}
+
+// saveOutputs stores each listed output as a blob.
+func (c *Cache) saveOutputs(root string, paths []string) ([]Output, int64, error) {
+	var outs []Output
+	var total int64
+	for _, rel := range paths {
+		abs := filepath.Join(root, filepath.FromSlash(rel))
+		fi, err := os.Lstat(abs)
+		if err != nil {
+			return nil, 0, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(abs)
+			if err != nil {
+				return nil, 0, err
+			}
+			outs = append(outs, Output{Path: rel, Link: target})
+			continue
+		}
+		f, err := os.Open(abs)
+		if err != nil {
+			return nil, 0, err
+		}
+		d, n, err := c.blobs.Put(f)
+		f.Close()
+		if err != nil {
+			return nil, 0, fmt.Errorf("storing output %q: %w", rel, err)
+		}
+		outs = append(outs, Output{Path: rel, Mode: fi.Mode().Perm(), Digest: d, Size: n})
+		total += n
+	}
+	return outs, total, nil
+}

@@ -1,0 +1,261 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/files"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// Caching is the result cache as one run uses it.
+type Caching struct {
+	Cache   *cache.Cache
+	Index   *cache.Index
+	NoCache bool // --no-cache: no lookup, no store ({changed} still works)
+}
+
+// Notices is what a display may implement to show jsrt-script's own remarks
+// about a task (a cache hit being replayed, an input glob matching nothing).
+type Notices interface {
+	Notice(t *graph.Task, msg string)
+}
+
+// cachedRunner computes each task's key when it starts, replays a hit, and
+// otherwise runs the task and stores a successful result.
+type cachedRunner struct {
+	ws    *Workspace
+	opt   RunOptions
+	local *localRunner
+
+	mu   sync.Mutex
+	keys map[string]cache.Digest // keys of this run's finished tasks
+}
+
+// prepared is a task's identity at one moment.
+type prepared struct {
+	key      cache.Digest
+	manifest cache.Manifest
+}
+
+func (r *cachedRunner) notice(t *graph.Task, msg string) {
+	if n, ok := r.opt.Display.(Notices); ok {
+		n.Notice(t, msg)
+	}
+}
+
+func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
+	start := time.Now()
+	before, err := r.prepare(t, attempt == 1)
+	if err != nil {
+		return sched.Result{Start: start, ExitCode: -1, Err: err}
+	}
+	cacheable := r.cacheable(t)
+	if cacheable && attempt == 1 {
+		if res, hit := r.tryHit(t, before, start); hit {
+			return res
+		}
+	}
+	run := *t
+	if err := r.expand(&run, before); err != nil {
+		return sched.Result{Start: start, ExitCode: -1, Err: err}
+	}
+	res, offset := r.local.run(ctx, &run, attempt)
+	res.Key = string(before.key)
+	if !res.OK() {
+		return res
+	}
+	if err := r.afterSuccess(t, before, res, offset); err != nil {
+		res.Err, res.ExitCode = err, -1
+	}
+	return res
+}
+
+// cacheable: tasks that declare inputs are cached unless told not to; a task
+// with no inputs would be identified by its command alone, which would
+// trust far too much, so it always runs.
+func (r *cachedRunner) cacheable(t *graph.Task) bool {
+	return r.opt.Caching.Cache != nil && !r.opt.Caching.NoCache && !t.NoCache && len(t.Inputs) > 0
+}
+
+func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched.Result, bool) {
+	c := r.opt.Caching.Cache
+	e, err := c.Lookup(t.Name, p.key)
+	if err != nil || e == nil {
+		return sched.Result{}, false
+	}
+	out := r.opt.Display.Output(t, 1)
+	defer out.Close()
+	log, err := openLog(r.opt.LogDir, t.Name, 1)
+	if err != nil {
+		return sched.Result{Start: start, ExitCode: -1, Err: err}, true
+	}
+	defer log.Close()
+	r.notice(t, fmt.Sprintf("cache hit: replaying the output of a %s run and restoring %d output(s)", e.Duration.Round(time.Millisecond), len(e.Outputs)))
+	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {
+		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
+		return sched.Result{}, false
+	}
+	r.remember(t, p)
+	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Key: string(p.key)}, true
+}
+
+// afterSuccess re-checks the inputs (a file changed while the task ran
+// makes the result unfit to store), then stores the result and remembers
+// the run for {changed} and explain.
+func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Result, offset int64) error {
+	after, err := r.prepare(t, false)
+	if err != nil {
+		return err
+	}
+	if after.key != before.key {
+		r.notice(t, "inputs changed while the task ran: the result is not cached")
+		for _, why := range cache.Diff(before.manifest, after.manifest) {
+			r.notice(t, "  "+why)
+		}
+		return nil
+	}
+	if r.cacheable(t) {
+		log, err := os.Open(LogPath(r.opt.LogDir, t.Name))
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		if _, err := log.Seek(offset, io.SeekStart); err != nil {
+			return err
+		}
+		err = r.opt.Caching.Cache.Save(cache.SaveRequest{Task: t.Name, Key: before.key, Root: r.ws.Root, Log: log,
+			Outputs: t.Outputs, Deps: t.Deps, Manifest: before.manifest, Duration: res.Duration, TTL: t.CacheTTL})
+		if err != nil {
+			return fmt.Errorf("task %q: %w", t.Name, err)
+		}
+	}
+	r.remember(t, before)
+	return nil
+}
+
+func (r *cachedRunner) remember(t *graph.Task, p prepared) {
+	r.mu.Lock()
+	r.keys[t.Name] = p.key
+	r.mu.Unlock()
+	if err := r.opt.Caching.Cache.RecordSuccess(t.Name, p.key, p.manifest); err != nil {
+		r.notice(t, "could not record the run for {changed}: "+err.Error())
+	}
+}
+
+// prepare hashes the task's inputs and computes its key.
+func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
+	paths, err := r.inputs(t, warn)
+	if err != nil {
+		return prepared{}, err
+	}
+	spec := cache.Spec{Task: t.Name, Command: commandFields(t), Cwd: t.Cwd, Env: map[string]*string{},
+		Outputs: t.Outputs, Deps: map[string]cache.Digest{}, Extra: t.CacheKey}
+	for _, name := range t.Env {
+		if v, ok := lookupEnv(r.opt.Env, name); ok {
+			spec.Env[name] = &v
+		} else {
+			spec.Env[name] = nil
+		}
+	}
+	for _, p := range paths {
+		st, err := r.opt.Caching.Index.State(r.ws.Root, p)
+		if err != nil {
+			return prepared{}, fmt.Errorf("task %q: input %q: %w", t.Name, p, err)
+		}
+		spec.Inputs = append(spec.Inputs, st)
+	}
+	r.mu.Lock()
+	for _, d := range t.Deps {
+		spec.Deps[d] = r.keys[d]
+	}
+	r.mu.Unlock()
+	key, m := cache.Key(spec)
+	return prepared{key: key, manifest: m}, nil
+}
+
+// inputs expands the task's input patterns, saying when one matches nothing.
+func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, pat := range t.Inputs {
+		m, err := files.Glob(r.ws.Root, pat)
+		if err != nil {
+			return nil, fmt.Errorf("task %q: %w", t.Name, err)
+		}
+		if len(m) == 0 && warn {
+			r.notice(t, fmt.Sprintf("input pattern %q matches no files", pat))
+		}
+		for _, p := range m {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+// expand fills {changed} and {inputs} in the command.
+func (r *cachedRunner) expand(t *graph.Task, p prepared) error {
+	if !strings.Contains(t.Shell, "{") && !argvHas(t.Argv, "{") {
+		return nil
+	}
+	var before *cache.Manifest
+	if last, ok, err := r.opt.Caching.Cache.LastSuccess(t.Name); err != nil {
+		return err
+	} else if ok {
+		before = &last.Manifest
+	}
+	lists := map[string][]string{"{changed}": cache.Changed(before, p.manifest), "{inputs}": cache.Changed(nil, p.manifest)}
+	for word, list := range lists {
+		quoted := make([]string, len(list))
+		for i, f := range list {
+			quoted[i] = graph.ShellQuote(f)
+		}
+		t.Shell = strings.ReplaceAll(t.Shell, word, strings.Join(quoted, " "))
+		var argv []string
+		for _, a := range t.Argv {
+			switch {
+			case a == word:
+				argv = append(argv, list...)
+			default:
+				argv = append(argv, strings.ReplaceAll(a, word, strings.Join(list, " ")))
+			}
+		}
+		t.Argv = argv
+	}
+	return nil
+}
+
+func argvHas(argv []string, s string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func commandFields(t *graph.Task) []string {
+	if t.Shell != "" {
+		return []string{"sh", t.Shell}
+	}
+	return append([]string{"argv"}, t.Argv...)
+}
+
+func lookupEnv(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}

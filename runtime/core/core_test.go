@@ -1,0 +1,231 @@
+package core
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/kv"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
+)
+
+// quiet is a Display that keeps notices and discards output.
+type quiet struct {
+	mu      sync.Mutex
+	notices []string
+}
+
+func (*quiet) Started(*graph.Task, int)                      {}
+func (*quiet) Finished(*graph.Task, int, sched.Result, bool) {}
+func (*quiet) Skipped(*graph.Task, string)                   {}
+func (*quiet) Output(*graph.Task, int) io.WriteCloser        { return nopWC{} }
+func (q *quiet) Notice(t *graph.Task, msg string) {
+	q.mu.Lock()
+	q.notices = append(q.notices, t.Name+": "+msg)
+	q.mu.Unlock()
+}
+
+type nopWC struct{}
+
+func (nopWC) Write(p []byte) (int, error) { return len(p), nil }
+func (nopWC) Close() error                { return nil }
+
+// fixture is a workspace with a store shared by its runs.
+type fixture struct {
+	t     *testing.T
+	root  string
+	state string
+	kv    *kv.Mem
+}
+
+func newFixture(t *testing.T) *fixture {
+	return &fixture{t: t, root: t.TempDir(), state: t.TempDir(), kv: kv.NewMem()}
+}
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	p := filepath.Join(f.root, rel)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) read(rel string) string {
+	b, _ := os.ReadFile(filepath.Join(f.root, rel))
+	return string(b)
+}
+
+// run runs targets of the tasks and returns each task's status.
+func (f *fixture) run(ctx context.Context, env []string, dry bool, tasks []*graph.Task, targets ...string) map[string]string {
+	f.t.Helper()
+	ws := NewWorkspace(f.root)
+	for _, t := range tasks {
+		c := *t
+		if err := ws.Graph.Add(&c); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	opt := RunOptions{Targets: targets, Jobs: 2, Display: &quiet{}, DryRun: dry,
+		Env: append([]string{"PATH=" + os.Getenv("PATH")}, env...)}
+	if !dry {
+		opt.LogDir = filepath.Join(f.state, "logs")
+		opt.History = history.New(f.kv)
+		opt.Caching = &Caching{Cache: cache.New(f.kv, filepath.Join(f.state, "cache"), nil), Index: cache.NewIndex(f.kv, nil)}
+	}
+	res, err := Run(ctx, ws, opt)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range res.Tasks {
+		out[r.Task.Name] = r.Status.String()
+	}
+	return out
+}
+
+func TestEnvABARestoresOutputs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("src.txt", "source")
+	tasks := []*graph.Task{{Name: "a", Shell: `echo "$MODE" > out.txt; echo ran >> runs.log`, Inputs: []string{"src.txt"},
+		Outputs: []string{"out.txt"}, Env: []string{"MODE"}}}
+	steps := []struct{ env, want, out string }{
+		{"MODE=A", "ok", "A\n"}, {"MODE=B", "ok", "B\n"}, {"MODE=A", "cached", "A\n"},
+		{"", "ok", "\n"}, {"MODE=", "ok", "\n"}, // unset and empty are different keys
+	}
+	for i, s := range steps {
+		var env []string
+		if s.env != "" {
+			env = []string{s.env}
+		}
+		got := f.run(context.Background(), env, false, tasks, "a")
+		if got["a"] != s.want || f.read("out.txt") != s.out {
+			t.Fatalf("step %d (%s): status %s, out.txt %q; want %s, %q", i, s.env, got["a"], f.read("out.txt"), s.want, s.out)
+		}
+	}
+	if n := strings.Count(f.read("runs.log"), "ran"); n != 4 {
+		t.Fatalf("the task ran %d times, want 4", n)
+	}
+}
+
+func TestSameCommandDifferentNamesNeverShare(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	cmd := `echo ran >> runs.log`
+	tasks := []*graph.Task{{Name: "one", Shell: cmd, Inputs: []string{"in"}}, {Name: "two", Shell: cmd, Inputs: []string{"in"}}}
+	f.run(context.Background(), nil, false, tasks, "one")
+	got := f.run(context.Background(), nil, false, tasks, "two")
+	if got["two"] != "ok" {
+		t.Fatalf("two: %s, want ok (not a hit on one's entry)", got["two"])
+	}
+}
+
+func TestInterruptedAndFailedAreNotStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{
+		{Name: "slow", Shell: `echo ran >> slow.log; touch started; sleep 30`, Inputs: []string{"in"}},
+		{Name: "bad", Shell: `echo ran >> bad.log; exit 3`, Inputs: []string{"in"}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(f.root, "started")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if got := f.run(ctx, nil, false, tasks, "slow"); got["slow"] != "interrupted" {
+		t.Fatalf("slow: %s", got["slow"])
+	}
+	f.run(context.Background(), nil, false, tasks, "bad")
+	os.Remove(filepath.Join(f.root, "started"))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	f.run(ctx2, nil, false, tasks, "slow") // runs again: nothing was stored
+	f.run(context.Background(), nil, false, tasks, "bad")
+	if a, b := strings.Count(f.read("slow.log"), "ran"), strings.Count(f.read("bad.log"), "ran"); a != 2 || b != 2 {
+		t.Fatalf("slow ran %d times, bad %d; want 2 and 2 (never cached)", a, b)
+	}
+}
+
+func TestInputChangedDuringRunIsNotStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{{Name: "t", Shell: `echo ran >> runs.log; echo y >> in`, Inputs: []string{"in"}}}
+	f.run(context.Background(), nil, false, tasks, "t")
+	f.write("in", "x") // the same content the first run started from
+	got := f.run(context.Background(), nil, false, tasks, "t")
+	if got["t"] != "ok" || strings.Count(f.read("runs.log"), "ran") != 2 {
+		t.Fatalf("a result whose inputs changed while it ran was reused: %v", got)
+	}
+}
+
+func TestDryRunStoresNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{{Name: "t", Shell: `echo ran >> runs.log`, Inputs: []string{"in"}}}
+	f.run(context.Background(), nil, true, tasks, "t")
+	if f.read("runs.log") != "" {
+		t.Fatal("a dry run ran the command")
+	}
+	n := 0
+	f.kv.Scan(nil, false, func(k, v []byte) (bool, error) { n++; return true, nil })
+	if n != 0 {
+		t.Fatalf("a dry run wrote %d keys", n)
+	}
+	if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != "ok" {
+		t.Fatalf("first real run: %s, want ok", got["t"])
+	}
+}
+
+func TestChangedExpandsToChangedInputs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("src/a.c", "a")
+	f.write("src/b c.c", "b")
+	tasks := []*graph.Task{{Name: "fmt", Shell: `printf '%s\n' {changed} >> seen.log`, Inputs: []string{"src/*.c"}}}
+	f.run(context.Background(), nil, false, tasks, "fmt")
+	f.write("src/b c.c", "b2")
+	f.run(context.Background(), nil, false, tasks, "fmt")
+	if got := f.read("seen.log"); got != "src/a.c\nsrc/b c.c\nsrc/b c.c\n" {
+		t.Fatalf("seen %q", got)
+	}
+}
+
+func TestDeletedOutputIsRestored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{{Name: "t", Shell: `cp in out`, Inputs: []string{"in"}, Outputs: []string{"out"}}}
+	f.run(context.Background(), nil, false, tasks, "t")
+	os.Remove(filepath.Join(f.root, "out"))
+	if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != "cached" || f.read("out") != "x" {
+		t.Fatalf("status %s, out %q: a deleted output must come back", got["t"], f.read("out"))
+	}
+}
+
+func TestMissingOutputFailsTheTask(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{{Name: "t", Shell: `true`, Inputs: []string{"in"}, Outputs: []string{"bin/app"}}}
+	if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != "failed" {
+		t.Fatalf("status %s, want failed", got["t"])
+	}
+}
