@@ -104,7 +104,7 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 		return sched.Result{}, false
 	}
 	r.remember(t, p)
-	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Key: string(p.key)}, true
+	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, Key: string(p.key)}, true
 }
 
 // afterSuccess re-checks the inputs (a file changed while the task ran

@@ -34,6 +34,7 @@ type Summary struct {
 	SumMs       float64                `json:"sumMs"`
 	Efficiency  float64                `json:"efficiency"`
 	Speedup     float64                `json:"speedup"`
+	SavedMs     float64                `json:"savedMs"` // run time the cache hits replaced
 	Counts      map[string]int         `json:"counts"`
 	Order       []string               `json:"order"` // tasks in topological order
 	Tasks       map[string]TaskSummary `json:"tasks"`
@@ -62,6 +63,9 @@ func Summarize(runID string, rep *sched.Report) Summary {
 		s.Speedup = float64(rep.Busy()) / float64(rep.Wall)
 	}
 	for _, t := range rep.Tasks {
+		if t.Status == sched.Cached {
+			s.SavedMs += ms(t.Result.Saved)
+		}
 		s.Order = append(s.Order, t.Task.Name)
 		ts := TaskSummary{Status: t.Status.String(), ExitCode: t.Result.ExitCode, Signal: t.Result.Signal,
 			DurationMs: ms(t.Busy), Attempts: t.Attempts, Reason: t.Reason}
@@ -95,6 +99,9 @@ func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
 	}
 	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %d slots)), speedup %.2fx\n",
 		Round(rep.Busy()), 100*rep.Efficiency(), rep.Jobs, Summarize("", rep).Speedup)
+	if sum := Summarize("", rep); sum.Counts["cached"] > 0 {
+		fmt.Fprintf(w, "cache: %d hits replaced %s of task time\n", sum.Counts["cached"], Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
+	}
 	for _, t := range rep.Tasks {
 		if t.Status == sched.Failed || t.Status == sched.Interrupted {
 			line := fmt.Sprintf("%s %q: %s", t.Status, t.Task.Name, t.Reason)

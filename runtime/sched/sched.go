@@ -39,6 +39,7 @@ type Result struct {
 	TimedOut    bool
 	Interrupted bool
 	Cached      bool
+	Saved       time.Duration // for a cache hit: how long the replayed run took
 	PeakRSS     int64
 	CPU         time.Duration
 	Key         string
