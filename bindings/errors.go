@@ -78,6 +78,9 @@ func (e *ScriptError) Unwrap() error { return e.Err }
 func (e *ScriptError) Detail() string {
 	var b strings.Builder
 	b.WriteString(e.Error())
+	if len(e.Stack) < 2 {
+		return b.String() // the one position is already in front
+	}
 	for _, f := range e.Stack {
 		b.WriteString("\n    at " + f.String())
 	}

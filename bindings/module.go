@@ -79,9 +79,10 @@ func (e *Engine) installGlobals() {
 	}
 }
 
-// throw raises a TypeError in JS; goja gives it the caller's position.
+// throw raises an error in JS; its stack gives the caller's position, and it
+// prints as the plain message (no "TypeError:" in front).
 func (e *Engine) throw(format string, a ...any) {
-	panic(e.vm.NewTypeError(fmt.Sprintf(format, a...)))
+	panic(e.vm.NewGoError(fmt.Errorf(format, a...)))
 }
 
 func (e *Engine) where() string {

@@ -112,7 +112,7 @@ func stringList(list []any, key, name string) ([]string, error) {
 	for i, x := range list {
 		s, ok := x.(string)
 		if !ok {
-			return nil, fmt.Errorf("task %q: %s[%d] must be a string, got %T", name, key, i, x)
+			return nil, fmt.Errorf("task %q: %s[%d] must be a string, got %s", name, key, i, describe(x))
 		}
 		out[i] = s
 	}
@@ -166,7 +166,7 @@ func duration(o *goja.Object, key, name string) (time.Duration, error) {
 			return d, nil
 		}
 	}
-	return 0, fmt.Errorf("task %q: %s must be a positive number of milliseconds or a duration like \"90s\" or \"5m\", got %s", name, key, v.String())
+	return 0, fmt.Errorf("task %q: %s must be a positive number of milliseconds or a duration like \"90s\" or \"5m\", got %s", name, key, typeName(v))
 }
 
 func intOpt(o *goja.Object, key, kind, name string) (int, error) {
@@ -182,7 +182,7 @@ func intOpt(o *goja.Object, key, kind, name string) (int, error) {
 			return int(x), nil
 		}
 	}
-	return 0, fmt.Errorf("%s %q: %s must be a whole number, got %s", kind, name, key, v.String())
+	return 0, fmt.Errorf("%s %q: %s must be a whole number, got %s", kind, name, key, typeName(v))
 }
 
 func boolOpt(o *goja.Object, key, name string, def bool) (bool, error) {
@@ -198,20 +198,26 @@ func boolOpt(o *goja.Object, key, name string, def bool) (bool, error) {
 }
 
 func typeName(v goja.Value) string {
-	switch x := v.Export().(type) {
+	if _, ok := goja.AssertFunction(v); ok {
+		return "a function"
+	}
+	return describe(v.Export())
+}
+
+// describe names an exported JS value for messages: the string "x", the
+// number 1, a boolean, an array, null, an object.
+func describe(x any) string {
+	switch x := x.(type) {
 	case string:
 		return fmt.Sprintf("the string %q", x)
 	case int64, float64:
-		return "the number " + v.String()
+		return fmt.Sprintf("the number %v", x)
 	case bool:
 		return "a boolean"
 	case []any:
 		return "an array"
 	case nil:
 		return "null"
-	}
-	if _, ok := goja.AssertFunction(v); ok {
-		return "a function"
 	}
 	return "an object"
 }

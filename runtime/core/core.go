@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/exec"
 	"github.com/jsrt-script/jsrt-script/runtime/files"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
@@ -56,6 +57,7 @@ type RunOptions struct {
 	Env         []string        // environment of task processes
 	Kill        <-chan struct{} // closed on a second interrupt: kill at once
 	Caching     *Caching        // nil: no cache, no {changed} (dry runs)
+	Tracker     *exec.Tracker   // records running process groups; nil: none
 	Now         func() time.Time
 }
 

@@ -43,10 +43,20 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int) (sche
 		}
 		w = io.MultiWriter(log, out)
 	}
-	res := exec.Run(ctx, exec.Spec{
+	spec := exec.Spec{
 		Shell: t.Shell, Argv: t.Argv, Dir: filepath.Join(r.ws.Root, t.Cwd), Env: r.opt.Env,
 		Timeout: t.Timeout, Output: w, Kill: r.opt.Kill,
-	})
+	}
+	if tr := r.opt.Tracker; tr != nil {
+		pgid := 0
+		spec.Started = func(id int) { pgid = id; tr.Add(id) }
+		defer func() {
+			if pgid > 0 {
+				tr.Remove(pgid) // exec.Run returns only once the group is gone
+			}
+		}()
+	}
+	res := exec.Run(ctx, spec)
 	return sched.Result{Start: res.Start, Duration: res.Duration, ExitCode: res.ExitCode, Signal: res.Signal,
 		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}, offset
 }

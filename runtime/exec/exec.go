@@ -41,6 +41,9 @@ type Spec struct {
 	Grace   time.Duration   // 0 means DefaultGrace
 	Output  io.Writer       // receives the combined stdout+stderr bytes, unchanged, in order, from a single goroutine; may be nil (discard)
 	Kill    <-chan struct{} // optional: when closed, SIGKILL the group at once (a second Ctrl-C)
+	// Started, when set, is called with the process group id right after
+	// the leader starts (from the goroutine calling Run).
+	Started func(pgid int)
 }
 
 // Result is what happened.
@@ -111,6 +114,9 @@ func start(ctx context.Context, spec Spec) (*proc, *os.File, error) {
 		return nil, nil, &StartError{Cmd: cmd.Args[0], Err: err}
 	}
 	p.pgid = cmd.Process.Pid
+	if spec.Started != nil {
+		spec.Started(p.pgid)
+	}
 	return p, r, nil
 }
 
@@ -135,11 +141,14 @@ func command(spec Spec) (*osexec.Cmd, error) {
 		env = []string{} // os/exec would inherit ours for nil
 	}
 	return &osexec.Cmd{
-		Path:        path,
-		Args:        argv,
-		Dir:         spec.Dir,
-		Env:         env,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Path: path,
+		Args: argv,
+		Dir:  spec.Dir,
+		Env:  env,
+		// Pdeathsig: if jsrt-script itself is killed (kill -9), the kernel
+		// kills the leader too; what the leader left in its group is found
+		// by the next run through a Tracker.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}, nil
 }
 

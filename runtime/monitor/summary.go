@@ -93,12 +93,12 @@ func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
 	case 130:
 		verdict = "INTERRUPTED"
 	}
-	fmt.Fprintf(w, "%s: %d tasks in %s with -j %d: %s\n", verdict, len(rep.Tasks), Round(rep.Wall), rep.Jobs, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s: %s in %s with -j %d: %s\n", verdict, Plural(len(rep.Tasks), "task"), Round(rep.Wall), rep.Jobs, strings.Join(parts, ", "))
 	if slow := slowest(rep, 3); slow != "" {
 		fmt.Fprintf(w, "slowest: %s\n", slow)
 	}
-	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %d slots)), speedup %.2fx\n",
-		Round(rep.Busy()), 100*rep.Efficiency(), rep.Jobs, Summarize("", rep).Speedup)
+	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %s)), speedup %.2fx\n",
+		Round(rep.Busy()), 100*rep.Efficiency(), Plural(rep.Jobs, "slot"), Summarize("", rep).Speedup)
 	if sum := Summarize("", rep); sum.Counts["cached"] > 0 {
 		fmt.Fprintf(w, "cache: %d hits replaced %s of task time\n", sum.Counts["cached"], Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
 	}
@@ -126,4 +126,12 @@ func slowest(rep *sched.Report, n int) string {
 		parts = append(parts, fmt.Sprintf("%s %s", ts[i].Task.Name, Round(ts[i].Busy)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Plural writes "1 task", "2 tasks".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

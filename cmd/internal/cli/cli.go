@@ -154,8 +154,7 @@ func parse(env *Env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, ExitOK, false
+				return nil, ExitOK, false // the flag package has printed the usage
 			}
 			errorf(env, "%s: %v (see jsrt-script %s --help)", fs.Name(), err, fs.Name())
 			return nil, ExitUsage, false

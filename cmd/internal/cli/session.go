@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/jsrt-script/jsrt-script/bindings"
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
 	"github.com/jsrt-script/jsrt-script/runtime/core"
+	"github.com/jsrt-script/jsrt-script/runtime/exec"
 	"github.com/jsrt-script/jsrt-script/runtime/files"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
@@ -31,12 +33,13 @@ type session struct {
 
 	cacheMax int64
 
-	mu    sync.Mutex
-	db    *store.DB
-	dir   string
-	hist  *history.History
-	cache *cache.Cache
-	index *cache.Index
+	mu      sync.Mutex
+	db      *store.DB
+	dir     string
+	hist    *history.History
+	cache   *cache.Cache
+	index   *cache.Index
+	tracker *exec.Tracker
 }
 
 func (s *session) main(ctx context.Context, file string, targets []string) int {
@@ -117,6 +120,7 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	} else {
 		opt.LogDir = filepath.Join(stateDir, "logs")
 		opt.Caching = &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}
+		opt.Tracker = s.tracker
 		if s.flags.explain {
 			s.explainAll(out, ws, tasks)
 		}
@@ -151,7 +155,7 @@ func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary,
 		return
 	}
 	if dry {
-		fmt.Fprintf(out, "dry run: %d tasks would run with -j %d; nothing was run or written\n", len(res.Tasks), res.Jobs)
+		fmt.Fprintf(out, "dry run: %s would run with -j %d; nothing was run or written\n", monitor.Plural(len(res.Tasks), "task"), res.Jobs)
 		return
 	}
 	monitor.WriteSummary(out, res.Report, s.prettyPath(logDir), color)
@@ -188,12 +192,28 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 	if dry && err != nil {
 		return nil // nothing recorded yet (or busy): plan by structure
 	}
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		who := "another run"
+		if locked.PID > 0 {
+			who = fmt.Sprintf("another run (pid %d)", locked.PID)
+		}
+		return fmt.Errorf("%s is holding %s (without --no-wait, this run would wait for it)", who, s.prettyPath(dir))
+	}
 	if err != nil {
 		return err
 	}
 	s.db, s.dir, s.hist = db, dir, history.New(db)
 	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
 	s.index = cache.NewIndex(db, s.env.Now)
+	if !dry {
+		s.tracker = exec.NewTracker(filepath.Join(dir, "procs"))
+		if n, err := s.tracker.Sweep(); err != nil {
+			errorf(s.env, "checking for processes of an earlier run: %v", err)
+		} else if n > 0 {
+			errorf(s.env, "killed %d process group(s) left running by an earlier run that was killed", n)
+		}
+	}
 	return nil
 }
 

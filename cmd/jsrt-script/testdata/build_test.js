@@ -1,0 +1,3 @@
+const { task } = require("jsrt");
+task("build", { cmd: "touch build.ran" });
+task("test", { cmd: "touch test.ran", deps: ["build"] });

@@ -1,0 +1,2 @@
+const { task } = require("jsrt");
+task("quick", { cmd: "touch quick.ran" });

@@ -1,0 +1,3 @@
+// cat ends at once only if its stdin is closed.
+const { task } = require("jsrt");
+task("cat", { cmd: "cat" });
