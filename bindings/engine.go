@@ -22,6 +22,7 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/jsrt-script/jsrt-script/runtime/core"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
 )
 
 // RunFunc starts one run of the workspace; the CLI provides it (it knows the
@@ -34,6 +35,7 @@ type RunRequest struct {
 	Jobs      int  // 0: the CLI's -j
 	KeepGoing bool // also set by the CLI's --continue
 	DryRun    bool
+	Hooks     sched.Hooks // the strategy's policy hooks (set by the engine)
 }
 
 // Outcome is a finished run, as JS sees it (any JSON-encodable value) and
@@ -54,6 +56,13 @@ type Config struct {
 	// task that depends on them, returning the tasks affected; nil makes
 	// cache.invalidate() an error.
 	Invalidate func(ws *core.Workspace, names []string) ([]string, error)
+	// Predict is history.predict(name): what history says of a task (any
+	// JSON-encodable value); nil makes it an error.
+	Predict func(ws *core.Workspace, name string) (any, error)
+	// PolicyTimeout bounds each policy hook call (0: DefaultPolicyTimeout).
+	PolicyTimeout time.Duration
+	// FailFast is passed to the priority policy (ctx.failFast).
+	FailFast bool
 }
 
 // Engine is one JavaScript runtime with the jsrt module.
@@ -67,18 +76,23 @@ type Engine struct {
 	inflight int // runs going on in other goroutines (owned by the loop)
 	timers   map[*time.Timer]bool
 	keyFns   map[string]goja.Callable // cacheKey functions by task
-	runs     int                      // run() calls made by the script
-	worst    int                      // the worst exit status of those runs
+	hooks    map[string]goja.Callable // scheduler.on hooks by name
+	objects  map[string]*goja.Object  // cache, scheduler, history
+	failFast bool
+	runs     int // run() calls made by the script
+	worst    int // the worst exit status of those runs
 	ctx      context.Context
 	rejected []error // unhandled promise rejections
 }
 
 // New returns an engine with the jsrt module registered.
 func New(cfg Config) *Engine {
-	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}, keyFns: map[string]goja.Callable{}}
+	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}, keyFns: map[string]goja.Callable{},
+		hooks: map[string]goja.Callable{}, failFast: cfg.FailFast}
 	e.vm.SetFieldNameMapper(goja.TagFieldNameMapper("js", true))
 	reg := require.NewRegistry(require.WithLoader(e.loadSource))
 	reg.RegisterNativeModule("jsrt", e.module)
+	registerPolicies(reg)
 	reg.Enable(e.vm)
 	e.installConsole()
 	e.installTimers()

@@ -23,7 +23,9 @@ func (e *Engine) module(vm *goja.Runtime, module *goja.Object) {
 		args[i] = a
 	}
 	exports.Set("args", vm.NewArray(args...))
-	exports.Set("cache", e.cacheObject())
+	for name, obj := range e.objects {
+		exports.Set(name, obj)
+	}
 }
 
 // cacheObject is the JS `cache`: invalidate(...names).
@@ -55,6 +57,27 @@ func (e *Engine) cacheObject() *goja.Object {
 	return c
 }
 
+// historyObject is the JS `history`: predict(name).
+func (e *Engine) historyObject() *goja.Object {
+	h := e.vm.NewObject()
+	h.Set("predict", func(call goja.FunctionCall) goja.Value {
+		e.needWorkspace("history.predict")
+		name, ok := call.Argument(0).Export().(string)
+		if !ok || name == "" {
+			e.throw("history.predict(name): name must be a task name")
+		}
+		if e.cfg.Predict == nil {
+			e.throw("history.predict is not available here")
+		}
+		p, err := e.cfg.Predict(e.ws, name)
+		if err != nil {
+			panic(e.vm.NewGoError(err))
+		}
+		return e.plain(p)
+	})
+	return h
+}
+
 func suggestFor(name string, names []string) string {
 	if s := graph.Suggest(name, names); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
@@ -72,10 +95,14 @@ func (e *Engine) api() map[string]func(goja.FunctionCall) goja.Value {
 	}
 }
 
-// installGlobals makes the jsrt functions globals too.
+// installGlobals makes the jsrt functions and objects globals too.
 func (e *Engine) installGlobals() {
+	e.objects = map[string]*goja.Object{"cache": e.cacheObject(), "scheduler": e.schedulerObject(), "history": e.historyObject()}
 	for name, fn := range e.api() {
 		e.vm.Set(name, fn)
+	}
+	for name, obj := range e.objects {
+		e.vm.Set(name, obj)
 	}
 }
 
@@ -271,6 +298,7 @@ func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 		reject(e.vm.NewGoError(err))
 		return e.vm.ToValue(p)
 	}
+	req.Hooks = e.schedHooks()
 	e.inflight++
 	ws, ctx := e.ws, e.ctx
 	go func() {

@@ -36,7 +36,7 @@ func parseTask(vm *goja.Runtime, name string, o *goja.Object) (*graph.Task, erro
 	set(func() (e error) { t.Env, e = strings_(o, "env", name); return })
 	set(func() (e error) { t.Tags, e = strings_(o, "tags", name); return })
 	set(func() (e error) { t.Cwd, e = relPath(o, "cwd", name); return })
-	set(func() (e error) { t.Pool, e = str(o, "pool", name); return })
+	set(func() (e error) { t.Pool, t.Pools, e = poolOpt(o, name); return })
 	set(func() (e error) { t.Timeout, e = duration(o, "timeout", name); return })
 	set(func() (e error) { t.Retries, e = intOpt(o, "retries", "task", name); return })
 	set(func() (e error) { t.Priority, e = intOpt(o, "priority", "task", name); return })
@@ -239,4 +239,22 @@ func parseRunOptions(o *goja.Object, req *RunRequest) error {
 	}
 	req.DryRun, err = boolOpt(o, "dryRun", "run options", false)
 	return err
+}
+
+// poolOpt reads pool: one name, or a list of alternatives for the select
+// policy to choose from.
+func poolOpt(o *goja.Object, name string) (string, []string, error) {
+	v, ok := has(o, "pool")
+	if !ok {
+		return "", nil, nil
+	}
+	if s, isStr := v.Export().(string); isStr {
+		return s, nil, nil
+	}
+	list, isList := v.Export().([]any)
+	if !isList || len(list) == 0 {
+		return "", nil, fmt.Errorf("task %q: pool must be a pool name or a non-empty array of names, got %s", name, typeName(v))
+	}
+	names, err := stringList(list, "pool", name)
+	return "", names, err
 }

@@ -705,3 +705,51 @@ func TestKill9CoordinatorLeavesNothingAfterNextRun(t *testing.T) {
 	}
 	waitDead(t, child, "the background child of the killed run's task")
 }
+
+// Policy hooks: a priority hook changes the start order; hooks that loop
+// forever, throw or reject stop the run with exit 2 and a message naming
+// the hook, before anything runs.
+func TestPolicyHooks(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "hook_order.js")
+	if r := jsrt(t, dir, "run", "hook_order.js", "-j", "1"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got := strings.Join(lines(t, filepath.Join(dir, "order.log")), " "); got != "c a b d" {
+		t.Errorf("start order %q, want %q", got, "c a b d")
+	}
+	cases := []struct{ file, want string }{
+		{"hook_loop.js", "jsrt-script: scheduler hook \"priority\" failed: ran longer than its 100ms budget (--policy-timeout) and was interrupted\n"},
+		{"hook_throw.js", "jsrt-script: scheduler hook \"priority\" failed: hook_throw.js:4:9: Error: no a\n"},
+		{"hook_reject.js", "jsrt-script: scheduler hook \"priority\" failed: hook_reject.js:4:9: Error: rejected for a\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
+			dir := workspace(t, c.file)
+			r := jsrt(t, dir, "run", c.file, "--output", "quiet")
+			if r.code != 2 || r.stderr != c.want || exists(dir, "a.ran") {
+				t.Errorf("exit %d, ran %v, stderr:\n%s\nwant exit 2, nothing run, stderr:\n%s", r.code, exists(dir, "a.ran"), r.stderr, c.want)
+			}
+		})
+	}
+}
+
+// The retry hook decides: two retries, then success; the task is recorded
+// as flaky and `history --flaky` lists it.
+func TestRetryHookAndFlaky(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "hook_retry.js")
+	r := jsrt(t, dir, "run", "hook_retry.js", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if s := decodeSummary(t, r.stdout); s.Tasks["flaky"].Attempts == nil || *s.Tasks["flaky"].Attempts != 3 {
+		t.Errorf("attempts %v, want 3", s.Tasks["flaky"].Attempts)
+	}
+	h := jsrt(t, dir, "history", "--flaky")
+	want := "flaky                    passed on a retry in 1 of its recent runs; failure rate 67%\n"
+	if h.code != 0 || h.stdout != want {
+		t.Errorf("history --flaky: exit %d\n%s\nwant\n%s", h.code, h.stdout, want)
+	}
+}

@@ -58,6 +58,9 @@ type RunOptions struct {
 	Kill        <-chan struct{} // closed on a second interrupt: kill at once
 	Caching     *Caching        // nil: no cache, no {changed} (dry runs)
 	Tracker     *exec.Tracker   // records running process groups; nil: none
+	Hooks       sched.Hooks     // policies from the strategy
+	FailFast    bool
+	Order       string // "critical" (default) or "fifo"
 	Now         func() time.Time
 }
 
@@ -94,7 +97,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			runner = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
 		}
 	}
-	cost, err := predictor(cmpOr(opt.Predictions, opt.History))
+	predict, err := predictor(cmpOr(opt.Predictions, opt.History), ws.Graph, opt.FailFast)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +105,8 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	rec := &recorder{h: opt.History, runID: runID, obs: obs}
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
 		Jobs: opt.Jobs, Pools: ws.Pools, KeepGoing: opt.KeepGoing,
-		Runner: runner, Observer: rec, Cost: cost, Now: now,
+		Runner: runner, Observer: rec, Predict: predict, Hooks: opt.Hooks,
+		FailFast: opt.FailFast, Order: opt.Order, Now: now,
 	})
 	if err != nil {
 		return nil, err
@@ -129,8 +133,10 @@ func (ws *Workspace) checkPools() error {
 		names = append(names, n)
 	}
 	for _, t := range ws.Graph.Tasks() {
-		if _, ok := ws.Pools[t.Pool]; t.Pool != "" && !ok {
-			return &graph.DefinitionError{Task: t.Name, Msg: fmt.Sprintf("unknown pool %q%s", t.Pool, suggestion(t.Pool, names))}
+		for _, p := range append([]string{t.Pool}, t.Pools...) {
+			if _, ok := ws.Pools[p]; p != "" && !ok {
+				return &graph.DefinitionError{Task: t.Name, Msg: fmt.Sprintf("unknown pool %q%s", p, suggestion(p, names))}
+			}
 		}
 	}
 	return nil
@@ -146,10 +152,12 @@ func suggestion(name string, cands []string) string {
 	return ""
 }
 
-// predictor turns history into the scheduler's cost function: the EWMA of
-// past successful durations in ms (one scan for all tasks), 1 for a task
-// never seen.
-func predictor(h *history.History) (func(*graph.Task) float64, error) {
+// predictor turns history into the scheduler's predictions: the EWMA of
+// past successful durations (one scan for all tasks); for a task never seen,
+// the mean over tasks like it (same first two command words, or a shared
+// tag), marked low confidence. With failFast it also reads each task's
+// failure rate.
+func predictor(h *history.History, g *graph.Graph, failFast bool) (func(*graph.Task) sched.Prediction, error) {
 	if h == nil {
 		return nil, nil
 	}
@@ -157,12 +165,64 @@ func predictor(h *history.History) (func(*graph.Task) float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read predictions: %w", err)
 	}
-	return func(t *graph.Task) float64 {
+	like := similar(g, est)
+	return func(t *graph.Task) sched.Prediction {
+		var p sched.Prediction
 		if d, ok := est[t.Name]; ok {
-			return max(1, float64(d)/float64(time.Millisecond))
+			p = sched.Prediction{Ms: ms(d), Confidence: "low"}
+		} else if d, ok := like(t); ok {
+			p = sched.Prediction{Ms: ms(d), Confidence: "low"}
 		}
-		return 1
+		if failFast {
+			full := h.Predict(t.Name)
+			p.FailureRate, p.Confidence = full.FailureRate, full.Confidence
+		}
+		return p
 	}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// similar estimates a task never seen from tasks with the same command
+// prefix (first two words) or a tag in common.
+func similar(g *graph.Graph, est map[string]time.Duration) func(*graph.Task) (time.Duration, bool) {
+	byKey := map[string][]time.Duration{}
+	for _, t := range g.Tasks() {
+		d, ok := est[t.Name]
+		if !ok {
+			continue
+		}
+		for _, k := range likeKeys(t) {
+			byKey[k] = append(byKey[k], d)
+		}
+	}
+	return func(t *graph.Task) (time.Duration, bool) {
+		for _, k := range likeKeys(t) {
+			if ds := byKey[k]; len(ds) > 0 {
+				var sum time.Duration
+				for _, d := range ds {
+					sum += d
+				}
+				return sum / time.Duration(len(ds)), true
+			}
+		}
+		return 0, false
+	}
+}
+
+func likeKeys(t *graph.Task) []string {
+	words := strings.Fields(t.Shell)
+	if t.Shell == "" {
+		words = t.Argv
+	}
+	var keys []string
+	if len(words) >= 2 {
+		keys = append(keys, "cmd:"+words[0]+" "+words[1])
+	}
+	for _, tag := range t.Tags {
+		keys = append(keys, "tag:"+tag)
+	}
+	return keys
 }
 
 func runRecord(id string, start time.Time, opt RunOptions, rep *sched.Report) history.RunRecord {

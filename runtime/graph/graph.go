@@ -26,6 +26,7 @@ type Task struct {
 	Timeout  time.Duration
 	Retries  int
 	Pool     string
+	Pools    []string // alternatives: the select policy picks one with a free slot
 	Tags     []string
 	Priority int
 	Critical bool

@@ -3,6 +3,7 @@ package sched
 import (
 	"container/heap"
 	"fmt"
+	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 )
@@ -12,73 +13,57 @@ import (
 // slot use. It is owned by the loop goroutine.
 type plan struct {
 	g        *graph.Graph
+	tasks    []*graph.Task       // wanted, in topological order
 	reports  map[int]*TaskReport // wanted tasks by ID
 	waiting  map[int]int         // unfinished deps per wanted task
 	ready    readyQueue
-	prio     []float64
 	jobs     int
-	pools    map[string]int // free slots per pool
+	slots    map[string]int // pool -> slots
+	free     map[string]int // pool -> free slots
+	inPool   map[int]string // running task -> the pool it took
 	running  int
-	stopping bool // a failure without --continue, or an interrupt
+	stopping bool // a failure without --continue, an interrupt, a policy error
 }
 
 func newPlan(g *graph.Graph, tasks []*graph.Task, opt Options) *plan {
 	p := &plan{
 		g:       g,
+		tasks:   tasks,
 		reports: make(map[int]*TaskReport, len(tasks)),
 		waiting: make(map[int]int, len(tasks)),
 		jobs:    max(1, opt.Jobs),
-		pools:   map[string]int{},
+		slots:   map[string]int{},
+		free:    map[string]int{},
+		inPool:  map[int]string{},
 	}
 	for name, n := range opt.Pools {
-		p.pools[name] = max(1, n)
+		p.slots[name] = max(1, n)
+		p.free[name] = max(1, n)
 	}
-	p.prio = priorities(g, tasks, opt.Cost)
 	for _, t := range tasks {
 		p.reports[t.ID] = &TaskReport{Task: t}
 		p.waiting[t.ID] = len(g.Deps(t))
 	}
-	for _, t := range tasks {
-		if p.waiting[t.ID] == 0 {
-			p.push(t)
-		}
-	}
 	return p
 }
 
-// priorities: the critical-path weight of each task within the wanted set,
-// plus a large step per unit of the task's own priority option, so an
-// explicit priority always wins over weights; critical tasks go first.
-func priorities(g *graph.Graph, tasks []*graph.Task, cost func(*graph.Task) float64) []float64 {
-	in := make([]bool, g.Len())
-	for _, t := range tasks {
-		in[t.ID] = true
-	}
-	w := g.Weights(func(t *graph.Task) float64 {
-		switch {
-		case !in[t.ID]:
-			return 0
-		case cost == nil:
-			return 1
-		}
-		return cost(t)
-	})
-	for _, t := range tasks {
-		w[t.ID] += float64(t.Priority) * 1e12
-		if t.Critical {
-			w[t.ID] += 1e15
+// initial returns the tasks that are ready at the start.
+func (p *plan) initial() []*graph.Task {
+	var out []*graph.Task
+	for _, t := range p.tasks {
+		if p.waiting[t.ID] == 0 {
+			out = append(out, t)
 		}
 	}
-	return w
+	return out
 }
 
-func (p *plan) push(t *graph.Task) { heap.Push(&p.ready, readyItem{t, p.prio[t.ID]}) }
-
-// next pops the highest-priority ready task that a free slot can take, or
-// nil. Tasks whose pool is full stay queued, in order.
-func (p *plan) next() *graph.Task {
+// next pops the highest-priority ready task that a free slot can take, with
+// the pool it will run in, or nil. Tasks whose pools are full stay queued.
+// choose picks among a task's pools that have a free slot.
+func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error)) (*graph.Task, string, error) {
 	if p.stopping || p.running >= p.jobs {
-		return nil
+		return nil, "", nil
 	}
 	var held []readyItem
 	defer func() {
@@ -88,45 +73,77 @@ func (p *plan) next() *graph.Task {
 	}()
 	for p.ready.Len() > 0 {
 		it := heap.Pop(&p.ready).(readyItem)
-		if pool := it.t.Pool; pool != "" && p.pools[pool] <= 0 {
+		names := pools(it.t)
+		if len(names) == 0 {
+			return it.t, "", nil
+		}
+		cands := p.candidates(names)
+		if len(cands) == 0 {
 			held = append(held, it)
 			continue
 		}
-		return it.t
+		pool, err := choose(it.t, cands)
+		if err != nil {
+			held = append(held, it)
+			return nil, "", err
+		}
+		if p.free[pool] <= 0 {
+			return nil, "", fmt.Errorf("select policy chose pool %q for task %q, which has no free slot", pool, it.t.Name)
+		}
+		return it.t, pool, nil
 	}
-	return nil
+	return nil, "", nil
 }
 
-func (p *plan) start(t *graph.Task) *TaskReport {
+// candidates describes the pools among names that have a free slot.
+func (p *plan) candidates(names []string) []Candidate {
+	var out []Candidate
+	for _, n := range names {
+		slots, free := p.slots[n], p.free[n]
+		if free <= 0 {
+			continue
+		}
+		out = append(out, Candidate{Name: n, Slots: slots, Free: free, Performance: 1,
+			Availability: float64(free) / float64(slots), Load: float64(slots-free+1) / float64(slots)})
+	}
+	return out
+}
+
+func (p *plan) start(t *graph.Task, pool string) *TaskReport {
 	p.running++
-	if t.Pool != "" {
-		p.pools[t.Pool]--
+	if pool != "" {
+		p.free[pool]--
+		p.inPool[t.ID] = pool
 	}
 	r := p.reports[t.ID]
 	r.Status = Running
 	r.Attempts++
+	r.Pool = pool
 	return r
 }
 
 // release gives back the slots a finished attempt held.
 func (p *plan) release(t *graph.Task) {
 	p.running--
-	if t.Pool != "" {
-		p.pools[t.Pool]++
+	if pool, ok := p.inPool[t.ID]; ok {
+		p.free[pool]++
+		delete(p.inPool, t.ID)
 	}
 }
 
-// succeed marks t done and makes dependents whose deps are all done ready.
-func (p *plan) succeed(t *graph.Task, st Status) {
+// succeed marks t done and returns the dependents it made ready.
+func (p *plan) succeed(t *graph.Task, st Status) []*graph.Task {
 	p.reports[t.ID].Status = st
+	var ready []*graph.Task
 	for _, u := range p.g.Dependents(t) {
 		if _, wanted := p.waiting[u.ID]; !wanted {
 			continue
 		}
 		if p.waiting[u.ID]--; p.waiting[u.ID] == 0 && p.reports[u.ID].Status == Pending {
-			p.push(u)
+			ready = append(ready, u)
 		}
 	}
+	return ready
 }
 
 // fail marks t failed and every wanted task depending on it skipped, and
@@ -152,18 +169,21 @@ func (p *plan) fail(t *graph.Task, st Status, reason string) []*TaskReport {
 	return skipped
 }
 
-// readyQueue orders ready tasks by priority (higher first), then lower ID.
+// readyQueue orders ready tasks by key (higher first), then lower ID. The
+// key is the task's priority, plus what it gained by aging (see AgingAfter).
 type readyItem struct {
-	t    *graph.Task
-	prio float64
+	t       *graph.Task
+	prio    float64
+	key     float64
+	readyAt time.Time
 }
 
 type readyQueue []readyItem
 
 func (q readyQueue) Len() int { return len(q) }
 func (q readyQueue) Less(i, j int) bool {
-	if q[i].prio != q[j].prio {
-		return q[i].prio > q[j].prio
+	if q[i].key != q[j].key {
+		return q[i].key > q[j].key
 	}
 	return q[i].t.ID < q[j].t.ID
 }

@@ -1,7 +1,9 @@
 package sched
 
 import (
+	"container/heap"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -16,7 +18,8 @@ type finished struct {
 
 // Run runs targets and everything they depend on. The graph must have been
 // validated. It returns when nothing is running any more: all done, stopped
-// after a failure, or interrupted through ctx.
+// after a failure, interrupted through ctx, or stopped by a policy error
+// (returned with the report).
 func Run(ctx context.Context, g *graph.Graph, targets []string, opt Options) (*Report, error) {
 	tasks, err := g.Closure(targets)
 	if err != nil {
@@ -24,46 +27,58 @@ func Run(ctx context.Context, g *graph.Graph, targets []string, opt Options) (*R
 	}
 	l := newLoop(g, tasks, opt)
 	l.run(ctx)
-	return l.report(tasks), nil
+	return l.report(tasks), l.err
 }
 
 type loop struct {
 	opt     Options
 	plan    *plan
+	prio    *prioritizer
 	obs     Observer
 	now     func() time.Time
 	start   time.Time
 	done    chan finished
 	retry   chan *graph.Task
 	timers  map[*graph.Task]*time.Timer
-	stopped bool // interrupted
+	started map[int]time.Time // running tasks' start
+	stopped bool              // interrupted
+	cancel  context.CancelFunc
+	err     error // a policy failed
 }
 
 func newLoop(g *graph.Graph, tasks []*graph.Task, opt Options) *loop {
-	l := &loop{opt: opt, plan: newPlan(g, tasks, opt), obs: opt.Observer, now: opt.Now,
-		done: make(chan finished), retry: make(chan *graph.Task), timers: map[*graph.Task]*time.Timer{}}
+	l := &loop{opt: opt, plan: newPlan(g, tasks, opt), prio: newPrioritizer(g, tasks, opt.Predict),
+		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
+		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
 		l.obs = nopObserver{}
 	}
 	if l.now == nil {
 		l.now = time.Now
 	}
-	if l.opt.Backoff == nil {
-		l.opt.Backoff = DefaultBackoff
+	if l.opt.Tick <= 0 {
+		l.opt.Tick = 250 * time.Millisecond
 	}
 	return l
 }
 
 // run is the loop: start ready tasks while there is capacity, then wait for
-// one event (an attempt finished, a retry's delay passed, an interrupt) and
-// account for it. It ends when nothing runs and nothing waits to retry.
-func (l *loop) run(ctx context.Context) {
+// one event (an attempt finished, a retry's delay passed, a tick to check
+// running tasks against their predictions, an interrupt) and account for it.
+// It ends when nothing runs and nothing waits to retry.
+func (l *loop) run(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	l.cancel = cancel
 	l.start = l.now()
-	cancelled := ctx.Done()
+	for _, t := range l.plan.initial() {
+		l.push(t)
+	}
+	tick := time.NewTicker(l.opt.Tick)
+	defer tick.Stop()
+	cancelled := parent.Done()
 	for {
-		for t := l.plan.next(); t != nil; t = l.plan.next() {
-			l.launch(ctx, t)
-		}
+		l.fill(ctx)
 		if l.plan.running == 0 && len(l.timers) == 0 {
 			return
 		}
@@ -72,33 +87,146 @@ func (l *loop) run(ctx context.Context) {
 			l.reap(f)
 		case t := <-l.retry:
 			delete(l.timers, t)
-			if !l.plan.stopping {
-				l.plan.push(t)
-			} else {
+			if l.plan.stopping {
 				l.plan.reports[t.ID].Status = Interrupted
+			} else {
+				l.push(t)
 			}
+		case <-tick.C:
+			l.checkOverruns()
+			l.age(l.now())
 		case <-cancelled:
 			cancelled = nil // running attempts see ctx themselves
 			l.stopped = true
-			l.plan.stopping = true
-			l.dropRetries()
+			l.stop()
 		}
 	}
 }
 
-func (l *loop) launch(ctx context.Context, t *graph.Task) {
-	r := l.plan.start(t)
+// fill starts ready tasks while slots are free.
+func (l *loop) fill(ctx context.Context) {
+	for {
+		t, pool, err := l.plan.next(l.choose)
+		if err != nil {
+			l.failPolicy(err)
+			return
+		}
+		if t == nil {
+			return
+		}
+		l.launch(ctx, t, pool)
+	}
+}
+
+func (l *loop) launch(ctx context.Context, t *graph.Task, pool string) {
+	r := l.plan.start(t, pool)
 	attempt := r.Attempts
+	l.started[t.ID] = l.now()
 	l.obs.Started(t, attempt)
 	go func() {
 		l.done <- finished{t, attempt, l.opt.Runner.Run(ctx, t, attempt)}
 	}()
 }
 
+// push queues a ready task under its priority.
+func (l *loop) push(t *graph.Task) {
+	now := l.now()
+	p, err := l.priority(t, now, now)
+	if err != nil {
+		l.failPolicy(err)
+		return
+	}
+	heap.Push(&l.plan.ready, readyItem{t: t, prio: p, key: p, readyAt: now})
+}
+
+// priority of t, ready since readyAt, from the hook or the default policy;
+// with --order fifo, ready order alone.
+func (l *loop) priority(t *graph.Task, readyAt, now time.Time) (float64, error) {
+	if l.opt.Order == "fifo" {
+		return -float64(readyAt.Sub(l.start)), nil
+	}
+	info := l.prio.info(t, l.plan.reports[t.ID].Attempts+1, float64(now.Sub(readyAt))/float64(time.Millisecond))
+	if h := l.opt.Hooks.Priority; h != nil {
+		return h(info)
+	}
+	return DefaultPriority(info, l.opt.FailFast), nil
+}
+
+// AgingAfter is how long a ready task waits before it starts to age: from
+// then on it gains, per ms, the run's largest weight ÷ 60 000. Below it,
+// order is exactly the priority order.
+const AgingAfter = 10 * time.Second
+
+// age re-keys the ready queue when a task has waited past AgingAfter.
+func (l *loop) age(now time.Time) {
+	old := false
+	for _, it := range l.plan.ready {
+		old = old || now.Sub(it.readyAt) > AgingAfter
+	}
+	if !old || l.opt.Order == "fifo" {
+		return
+	}
+	for i, it := range l.plan.ready {
+		waited := float64(now.Sub(it.readyAt)-AgingAfter) / float64(time.Millisecond)
+		l.plan.ready[i].key = it.prio + l.prio.aging*max(0, waited)
+	}
+	heap.Init(&l.plan.ready)
+}
+
+// choose asks the select policy for one of the task's pools.
+func (l *loop) choose(t *graph.Task, cands []Candidate) (string, error) {
+	if h := l.opt.Hooks.Select; h != nil {
+		pool, err := h(l.prio.info(t, l.plan.reports[t.ID].Attempts+1, 0), cands)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range cands {
+			if c.Name == pool {
+				return pool, nil
+			}
+		}
+		return "", fmt.Errorf("select policy chose %q for task %q, not one of its pools with a free slot", pool, t.Name)
+	}
+	return DefaultSelect(cands), nil
+}
+
+// checkOverruns: a running task past 1.5 × its prediction will take longer
+// than planned, so the weights of everything are recomputed with its
+// elapsed time × 1.5 and the ready queue is re-ordered.
+func (l *loop) checkOverruns() {
+	now := l.now()
+	dirty := false
+	for id, start := range l.started {
+		p := l.prio.pred[id]
+		elapsed := float64(now.Sub(start)) / float64(time.Millisecond)
+		limit := 1.5 * max(p.Ms, l.prio.override[id]/1.5)
+		if p.Ms > 0 && elapsed > limit && elapsed > p.Ms+100 {
+			l.prio.override[id] = 1.5 * elapsed
+			dirty = true
+		}
+	}
+	if !dirty {
+		return
+	}
+	l.prio.recompute()
+	items := append([]readyItem(nil), l.plan.ready...)
+	l.plan.ready = l.plan.ready[:0]
+	for _, it := range items {
+		p, err := l.priority(it.t, it.readyAt, now)
+		if err != nil {
+			l.failPolicy(err)
+			return
+		}
+		it.prio, it.key = p, p
+		heap.Push(&l.plan.ready, it)
+	}
+}
+
 // reap accounts for one finished attempt: success releases dependents; a
 // failure retries (after a backoff, holding no slot) or fails the task.
 func (l *loop) reap(f finished) {
 	l.plan.release(f.t)
+	delete(l.started, f.t.ID)
 	r := l.plan.reports[f.t.ID]
 	r.Result = f.res
 	r.Busy += f.res.Duration
@@ -108,14 +236,16 @@ func (l *loop) reap(f finished) {
 		if f.res.Cached {
 			st = Cached
 		}
-		l.plan.succeed(f.t, st)
+		for _, u := range l.plan.succeed(f.t, st) {
+			l.push(u)
+		}
 		return
 	}
-	retry := !f.res.Interrupted && !l.plan.stopping && f.attempt <= f.t.Retries
+	retry, delay := l.decideRetry(f)
 	l.obs.Finished(f.t, f.attempt, f.res, retry)
 	if retry {
 		r.Status = Pending
-		l.scheduleRetry(f.t, l.opt.Backoff(f.t, f.attempt+1))
+		l.timers[f.t] = time.AfterFunc(delay, func() { l.retry <- f.t })
 		return
 	}
 	st := Failed
@@ -130,13 +260,39 @@ func (l *loop) reap(f finished) {
 	}
 }
 
-func (l *loop) scheduleRetry(t *graph.Task, d time.Duration) {
-	l.timers[t] = time.AfterFunc(d, func() { l.retry <- t })
+// maxAttempts bounds a retry policy that never says no.
+const maxAttempts = 100
+
+func (l *loop) decideRetry(f finished) (bool, time.Duration) {
+	if f.res.Interrupted || l.plan.stopping || f.attempt >= maxAttempts {
+		return false, 0
+	}
+	info := l.prio.info(f.t, f.attempt, 0)
+	if h := l.opt.Hooks.Retry; h != nil {
+		retry, delay, err := h(info, f.res)
+		if err != nil {
+			l.failPolicy(err)
+			return false, 0
+		}
+		return retry, delay
+	}
+	return DefaultRetry(info, f.res)
 }
 
-// dropRetries cancels pending retries after an interrupt; a timer that
-// already fired is still received by the loop.
-func (l *loop) dropRetries() {
+// failPolicy stops the run because a policy failed: nothing new starts and
+// running tasks are interrupted.
+func (l *loop) failPolicy(err error) {
+	if l.err == nil {
+		l.err = err
+	}
+	l.stop()
+	l.cancel()
+}
+
+// stop starts nothing more and drops pending retries; a timer that already
+// fired is still received by the loop.
+func (l *loop) stop() {
+	l.plan.stopping = true
 	for t, tm := range l.timers {
 		if tm.Stop() {
 			delete(l.timers, t)
@@ -152,9 +308,13 @@ func (l *loop) report(tasks []*graph.Task) *Report {
 		r := l.plan.reports[t.ID]
 		if r.Status == Pending {
 			r.Status = Skipped
-			r.Reason = "not started: the run stopped early"
-			if l.stopped {
+			switch {
+			case l.stopped:
 				r.Reason = "not started: interrupted"
+			case l.err != nil:
+				r.Reason = "not started: a policy failed"
+			default:
+				r.Reason = "not started: the run stopped early"
 			}
 			l.obs.Skipped(t, r.Reason)
 		}
@@ -163,10 +323,11 @@ func (l *loop) report(tasks []*graph.Task) *Report {
 	return rep
 }
 
-// DefaultBackoff is exponential backoff with full jitter: attempt 2 waits up
-// to 200ms, each later attempt doubles it, capped at 10s.
+// DefaultBackoff is exponential backoff with jitter: the delay before
+// attempt 2 is 100–200ms, and each later attempt doubles the range, capped
+// at 10s.
 func DefaultBackoff(_ *graph.Task, attempt int) time.Duration {
-	ceiling := 100 * time.Millisecond << min(attempt-1, 7)
+	ceiling := 200 * time.Millisecond << min(attempt-2, 6)
 	ceiling = min(ceiling, 10*time.Second)
 	return ceiling/2 + rand.N(ceiling/2+1)
 }

@@ -111,13 +111,19 @@ type Options struct {
 	KeepGoing bool           // --continue: run all that does not depend on a failure
 	Runner    Runner
 	Observer  Observer // may be nil
-	// Cost predicts a task's duration in any unit, for critical-path
-	// priorities; nil counts every task as 1 (structure only).
-	Cost func(*graph.Task) float64
-	// Backoff gives the delay before retry number attempt (2, 3, ...);
-	// nil uses DefaultBackoff.
-	Backoff func(t *graph.Task, attempt int) time.Duration
-	Now     func() time.Time // nil: time.Now
+	// Predict says what history knows of a task; nil (or nothing known)
+	// orders by structure: every task counts as 1.
+	Predict func(*graph.Task) Prediction
+	Hooks   Hooks
+	// FailFast starts first the ready tasks most likely to fail.
+	FailFast bool
+	// Order is "critical" (the default: priority policy, critical path) or
+	// "fifo" (ready order, then definition order), for comparison.
+	Order string
+	// Tick is how often running tasks are checked against their predictions
+	// (0: 250ms); an overrun makes the remaining weights be recomputed.
+	Tick time.Duration
+	Now  func() time.Time // nil: time.Now
 }
 
 // TaskReport is the end state of one task.
@@ -128,6 +134,7 @@ type TaskReport struct {
 	Result   Result        // the last attempt
 	Busy     time.Duration // time spent running, over all attempts
 	Reason   string        // why it was skipped or failed
+	Pool     string        // the pool its last attempt ran in
 }
 
 // Report is the end state of a run.

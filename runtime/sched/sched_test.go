@@ -108,7 +108,7 @@ func TestPriorityOptionAndCost(t *testing.T) {
 	g.Task("c").Priority = 1
 	cost := map[string]float64{"a": 1, "b": 10, "c": 1}
 	f := newFake()
-	if _, err := Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: f, Cost: func(t *graph.Task) float64 { return cost[t.Name] }}); err != nil {
+	if _, err := Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: f, Predict: func(t *graph.Task) Prediction { return Prediction{Ms: cost[t.Name]} }}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"c", "b", "a"}; !reflect.DeepEqual(f.started, want) {
@@ -167,7 +167,9 @@ func TestRetriesAndPools(t *testing.T) {
 	f := newFake()
 	f.flaky["flaky"] = true
 	rep, _ := Run(context.Background(), g, g.Names(), Options{Jobs: 4, Pools: map[string]int{"heavy": 1}, Runner: f,
-		Backoff: func(*graph.Task, int) time.Duration { return time.Millisecond }})
+		Hooks: Hooks{Retry: func(info TaskInfo, r Result) (bool, time.Duration, error) {
+			return info.Attempt <= info.Retries, time.Millisecond, nil
+		}}})
 	if !rep.OK() {
 		t.Fatalf("report %v", statuses(rep))
 	}

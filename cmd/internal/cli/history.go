@@ -21,6 +21,7 @@ func historyCmd(env *Env, args []string) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 20, "show at most `N` runs or records")
 	stateDir := fs.String("state-dir", "", "read state from `DIR` (default: the nearest .jsrt in this directory or above)")
+	flaky := fs.Bool("flaky", false, "list the tasks that failed and then passed on a retry in the same run")
 	pos, code, ok := parse(env, fs, args)
 	if !ok {
 		return code
@@ -41,6 +42,9 @@ func historyCmd(env *Env, args []string) int {
 	}
 	defer db.Close()
 	h := history.New(db)
+	if *flaky {
+		return flakyTasks(env, h, *asJSON)
+	}
 	if len(pos) > 0 {
 		return taskHistory(env, h, pos[0], *limit, *asJSON)
 	}
@@ -140,5 +144,35 @@ func printJSON(env *Env, v any) int {
 		return report(env, err)
 	}
 	fmt.Fprintln(env.Stdout, string(b))
+	return ExitOK
+}
+
+// flakyTasks lists tasks that passed on a retry after failing, with their
+// failure rates, most flaky first.
+func flakyTasks(env *Env, h *history.History, asJSON bool) int {
+	names, err := h.TaskNames()
+	if err != nil {
+		return report(env, err)
+	}
+	var flaky []history.Prediction
+	for _, n := range names {
+		if p := h.Predict(n); p.Flaky > 0 {
+			flaky = append(flaky, p)
+		}
+	}
+	sort.SliceStable(flaky, func(i, j int) bool { return flaky[i].Flaky > flaky[j].Flaky })
+	if asJSON {
+		if flaky == nil {
+			flaky = []history.Prediction{}
+		}
+		return printJSON(env, flaky)
+	}
+	if len(flaky) == 0 {
+		fmt.Fprintln(env.Stdout, "no flaky tasks: none failed and then passed on a retry in its recent runs")
+		return ExitOK
+	}
+	for _, p := range flaky {
+		fmt.Fprintf(env.Stdout, "%-24s passed on a retry in %d of its recent runs; failure rate %.0f%%\n", p.Task, p.Flaky, 100*p.FailureRate)
+	}
 	return ExitOK
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/monitor"
 )
@@ -22,6 +23,9 @@ type runFlags struct {
 	since     string
 	explain   bool
 	cacheMax  string
+	failFast  bool
+	order     string
+	policyTO  time.Duration
 }
 
 func runCmd(env *Env, args []string) int {
@@ -37,6 +41,9 @@ func runCmd(env *Env, args []string) int {
 	fs.BoolVar(&f.noCache, "no-cache", false, "neither look up nor store results in the cache")
 	fs.StringVar(&f.since, "since", "", "run only the targets affected by changes since git `REF` (committed, staged, unstaged, untracked)")
 	fs.BoolVar(&f.explain, "explain", false, "say why each task hit or missed the cache")
+	fs.BoolVar(&f.failFast, "fail-fast", false, "start first the ready tasks most likely to fail (from history)")
+	fs.StringVar(&f.order, "order", "critical", "order of ready tasks: critical (priority policy, critical path) or fifo")
+	fs.DurationVar(&f.policyTO, "policy-timeout", 100*time.Millisecond, "how long one call of a JS policy hook may run")
 	fs.StringVar(&f.cacheMax, "cache-max", "2GiB", "after the run, evict least recently used cache entries above this `SIZE`")
 	pos, code, ok := parse(env, fs, args)
 	if !ok {
@@ -53,6 +60,14 @@ func runCmd(env *Env, args []string) int {
 	mode, err := monitor.ParseMode(f.output)
 	if err != nil {
 		errorf(env, "run: %v", err)
+		return ExitUsage
+	}
+	if f.order != "critical" && f.order != "fifo" {
+		errorf(env, "run: --order must be critical or fifo, got %q", f.order)
+		return ExitUsage
+	}
+	if f.policyTO <= 0 {
+		errorf(env, "run: --policy-timeout must be positive, got %s", f.policyTO)
 		return ExitUsage
 	}
 	maxBytes, err := parseSize(f.cacheMax)

@@ -48,7 +48,8 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 		console = s.env.Stderr
 	}
 	eng := bindings.New(bindings.Config{Cwd: s.env.Cwd, Stdout: console, Stderr: s.env.Stderr, Args: targets,
-		Run: s.run, Invalidate: s.invalidate})
+		Run: s.run, Invalidate: s.invalidate, Predict: s.predict,
+		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast})
 	if err := eng.Load(ctx, file); err != nil {
 		return report(s.env, err)
 	}
@@ -115,6 +116,7 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	if req.Jobs > 0 {
 		opt.Jobs = req.Jobs
 	}
+	opt.Hooks, opt.FailFast, opt.Order = req.Hooks, s.flags.failFast, s.flags.order
 	if dry {
 		opt.History = nil // never write; order from what was read is still used below
 	} else {
@@ -261,6 +263,21 @@ func (s *session) invalidate(ws *core.Workspace, names []string) ([]string, erro
 		return nil, err
 	}
 	return s.cache.Invalidate(withDependents(ws.Graph, names)...)
+}
+
+// predict is history.predict() for the engine.
+func (s *session) predict(ws *core.Workspace, name string) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hist == nil {
+		if err := s.openState(context.Background(), s.stateDir(ws), s.flags.dryRun); err != nil {
+			return nil, err
+		}
+	}
+	if s.hist == nil {
+		return history.Prediction{Task: name, Confidence: history.ConfidenceNone}, nil
+	}
+	return s.hist.Predict(name), nil
 }
 
 // withDependents returns names plus every task depending on them.

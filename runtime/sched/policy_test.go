@@ -1,0 +1,192 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+)
+
+func TestDefaultPriorityLayers(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		info     TaskInfo
+		failFast bool
+		want     float64
+	}{
+		{"weight only", TaskInfo{Weight: 500}, false, 500},
+		{"blocking two: no gain", TaskInfo{Weight: 500, Blocking: 2}, false, 500},
+		{"blocking three: +10%", TaskInfo{Weight: 500, Blocking: 3}, false, 550},
+		{"priority option", TaskInfo{Weight: 500, Priority: 2}, false, 500 + 2*PriorityStep},
+		{"critical", TaskInfo{Weight: 1, Critical: true}, false, 1 + CriticalStep},
+		{"fail-fast off ignores failures", TaskInfo{Weight: 7, FailureRate: 0.5}, false, 7},
+		{"fail-fast", TaskInfo{Weight: 7, FailureRate: 0.5}, true, 7 + 0.5*FailFastStep},
+	}
+	for _, c := range cases {
+		if got := DefaultPriority(c.info, c.failFast); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDefaultSelectScores(t *testing.T) {
+	t.Parallel()
+	cands := []Candidate{
+		{Name: "busy", Slots: 4, Free: 1, Performance: 1, Availability: 0.25, Load: 1},
+		{Name: "idle", Slots: 2, Free: 2, Performance: 1, Availability: 1, Load: 0.5},
+		{Name: "fast", Slots: 2, Free: 1, Performance: 3, Availability: 0.5, Load: 1},
+		{Name: "full", Slots: 1, Free: 0, Performance: 100, Availability: 0, Load: 2},
+	}
+	// scores: busy 0.25, idle 2, fast 1.5, full has no free slot.
+	if got := DefaultSelect(cands); got != "idle" {
+		t.Fatalf("chose %q, want idle", got)
+	}
+}
+
+// A task listing two pools takes whichever has a free slot: with both
+// one-slot pools busy, a third task waits.
+func TestPoolAlternatives(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "a", "b", "c")
+	for _, n := range []string{"a", "b", "c"} {
+		g.Task(n).Pools = []string{"x", "y"}
+	}
+	f := newFake()
+	var mu sync.Mutex
+	chosen := map[string]string{}
+	hooks := Hooks{Select: func(info TaskInfo, cands []Candidate) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		chosen[info.Name] = cands[len(cands)-1].Name // the last free one
+		return chosen[info.Name], nil
+	}}
+	rep, err := Run(context.Background(), g, g.Names(), Options{Jobs: 3, Pools: map[string]int{"x": 1, "y": 1}, Runner: f, Hooks: hooks})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, statuses(rep))
+	}
+	if chosen["a"] != "y" || chosen["b"] != "x" {
+		t.Errorf("choices %v: a should take y (last free), then b the only free x", chosen)
+	}
+	for _, r := range rep.Tasks {
+		if r.Pool != chosen[r.Task.Name] {
+			t.Errorf("%s ran in %q, the policy chose %q", r.Task.Name, r.Pool, chosen[r.Task.Name])
+		}
+	}
+}
+
+func TestPolicyErrorStopsTheRun(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "a", "b:a")
+	boom := errors.New("boom")
+	hooks := Hooks{Priority: func(info TaskInfo) (float64, error) {
+		if info.Name == "b" {
+			return 0, boom
+		}
+		return 1, nil
+	}}
+	rep, err := Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: newFake(), Hooks: hooks})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want the hook's", err)
+	}
+	if got := statuses(rep); !reflect.DeepEqual(got, map[string]string{"a": "ok", "b": "skipped"}) {
+		t.Fatalf("%v", got)
+	}
+}
+
+// FIFO ignores weights: tasks start in ready order, then definition order.
+func TestFIFOOrder(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "short", "long2:long1", "long1")
+	f := newFake()
+	Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: f, Order: "fifo"})
+	if want := []string{"short", "long1", "long2"}; !reflect.DeepEqual(f.started, want) {
+		t.Fatalf("fifo order %v, want %v", f.started, want)
+	}
+}
+
+// gatedRunner blocks each task until the test releases it by name.
+type gatedRunner struct {
+	mu      sync.Mutex
+	started []string
+	gates   map[string]chan struct{}
+}
+
+func (g *gatedRunner) gate(name string) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gates[name] == nil {
+		g.gates[name] = make(chan struct{})
+	}
+	return g.gates[name]
+}
+
+func (g *gatedRunner) Run(ctx context.Context, t *graph.Task, _ int) Result {
+	g.mu.Lock()
+	g.started = append(g.started, t.Name)
+	g.mu.Unlock()
+	select {
+	case <-g.gate(t.Name):
+	case <-ctx.Done():
+		return Result{Interrupted: true, ExitCode: -1}
+	}
+	return Result{Duration: time.Millisecond}
+}
+
+// When a running task overruns its prediction, the weights are recomputed
+// with its elapsed time. Predictions (ms):
+//
+//	x[10] -> y[10]
+//	z[15]
+//
+// x's weight is 20; once x has run for a second, at least 1.5 s.
+func TestOverrunRecomputesWeights(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "x", "y:x", "z")
+	pred := map[string]float64{"x": 10, "y": 10, "z": 15}
+	r := &gatedRunner{gates: map[string]chan struct{}{}}
+	l := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: r, Tick: time.Millisecond,
+		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
+	if w := l.prio.weights[g.Task("x").ID]; w != 20 {
+		t.Fatalf("x weight before: %v", w)
+	}
+	l.start = time.Now()
+	l.started[g.Task("x").ID] = time.Now().Add(-time.Second) // running for 1 s against 10 ms predicted
+	l.checkOverruns()
+	if w := l.prio.weights[g.Task("x").ID]; w < 1500 {
+		t.Fatalf("x weight after overrunning: %v, want about 1.5 s + 10 ms", w)
+	}
+}
+
+func TestAgingAfterThreshold(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "heavy", "light")
+	pred := map[string]float64{"heavy": 60000, "light": 1}
+	l := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: newFake(),
+		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
+	t0 := time.Unix(1000, 0)
+	l.start = t0
+	l.now = func() time.Time { return t0 }
+	l.push(g.Task("light")) // ready first
+	l.now = func() time.Time { return t0.Add(5 * time.Minute) }
+	l.push(g.Task("heavy"))
+	// Aging rate: 60000 / 60000 = 1 per ms beyond 10 s; light waited 290 s
+	// past the threshold: 1 + 290000 > 60000.
+	l.age(t0.Add(5 * time.Minute))
+	if top := l.plan.ready[0].t.Name; top != "light" {
+		t.Fatalf("after waiting 5 minutes, %q is first; want light", top)
+	}
+	l2 := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: newFake(),
+		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
+	l2.start, l2.now = t0, func() time.Time { return t0 }
+	l2.push(g.Task("light"))
+	l2.push(g.Task("heavy"))
+	l2.age(t0.Add(AgingAfter - time.Millisecond))
+	if top := l2.plan.ready[0].t.Name; top != "heavy" {
+		t.Fatalf("before the aging threshold, %q is first; want heavy", top)
+	}
+}
