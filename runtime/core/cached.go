@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
@@ -35,8 +36,9 @@ type cachedRunner struct {
 	opt   RunOptions
 	local *localRunner
 
-	mu   sync.Mutex
-	keys map[string]cache.Digest // keys of this run's finished tasks
+	mu     sync.Mutex
+	keys   map[string]cache.Digest // keys of this run's finished tasks
+	stored atomic.Int64            // entries saved by this run
 }
 
 // prepared is a task's identity at one moment.
@@ -136,6 +138,7 @@ func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Re
 		if err != nil {
 			return fmt.Errorf("task %q: %w", t.Name, err)
 		}
+		r.stored.Add(1)
 	}
 	r.remember(t, before)
 	return nil
@@ -145,6 +148,9 @@ func (r *cachedRunner) remember(t *graph.Task, p prepared) {
 	r.mu.Lock()
 	r.keys[t.Name] = p.key
 	r.mu.Unlock()
+	if len(t.Inputs) == 0 {
+		return // nothing for {changed} or explain to compare
+	}
 	if err := r.opt.Caching.Cache.RecordSuccess(t.Name, p.key, p.manifest); err != nil {
 		r.notice(t, "could not record the run for {changed}: "+err.Error())
 	}

@@ -66,7 +66,8 @@ type RunOptions struct {
 
 // Result is a finished run: the scheduler's report plus its run id.
 type Result struct {
-	RunID string
+	RunID  string
+	Stored int // cache entries this run saved
 	*sched.Report
 }
 
@@ -85,6 +86,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	start := now()
 	runID := history.NewRunID(start)
 	var runner sched.Runner = &dryRunner{}
+	var cached *cachedRunner
 	if !opt.DryRun {
 		if opt.LogDir != "" {
 			if err := os.MkdirAll(opt.LogDir, 0o755); err != nil {
@@ -94,7 +96,8 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		local := &localRunner{ws: ws, opt: opt}
 		runner = local
 		if opt.Caching != nil {
-			runner = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
+			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
+			runner = cached
 		}
 	}
 	predict, err := predictor(cmpOr(opt.Predictions, opt.History), ws.Graph, opt.FailFast)
@@ -102,17 +105,17 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		return nil, err
 	}
 	obs := opt.Display
-	rec := &recorder{h: opt.History, runID: runID, obs: obs}
+	rec := newRecorder(opt.History, runID, obs)
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
 		Jobs: opt.Jobs, Pools: ws.Pools, KeepGoing: opt.KeepGoing,
 		Runner: runner, Observer: rec, Predict: predict, Hooks: opt.Hooks,
 		FailFast: opt.FailFast, Order: opt.Order, Now: now,
 	})
+	if rerr := rec.close(); rerr != nil && err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return nil, err
-	}
-	if rec.err != nil {
-		return nil, rec.err
 	}
 	if opt.Caching != nil && !opt.DryRun {
 		if err := opt.Caching.Index.Flush(); err != nil {
@@ -124,7 +127,11 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("cannot record the run: %w", err)
 		}
 	}
-	return &Result{RunID: runID, Report: rep}, nil
+	res := &Result{RunID: runID, Report: rep}
+	if cached != nil {
+		res.Stored = int(cached.stored.Load())
+	}
+	return res, nil
 }
 
 func (ws *Workspace) checkPools() error {

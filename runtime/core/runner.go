@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/exec"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
@@ -80,12 +81,26 @@ type dryRunner struct{}
 
 func (dryRunner) Run(context.Context, *graph.Task, int) sched.Result { return sched.Result{} }
 
-// recorder writes every finished attempt to history, then passes events on.
+// recorder writes every finished attempt to history, then passes events
+// on. Records go to a writer goroutine that stores them in batches (one
+// transaction per batch, at least every 50 ms), so the run loop never waits
+// for the disk.
 type recorder struct {
 	h     *history.History
 	runID string
 	obs   sched.Observer
-	err   error // the first history write error
+	recs  chan history.TaskRecord
+	done  chan error
+}
+
+func newRecorder(h *history.History, runID string, obs sched.Observer) *recorder {
+	r := &recorder{h: h, runID: runID, obs: obs}
+	if h != nil {
+		r.recs = make(chan history.TaskRecord, 1024)
+		r.done = make(chan error, 1)
+		go r.write()
+	}
+	return r
 }
 
 func (r *recorder) Started(t *graph.Task, attempt int) { r.obs.Started(t, attempt) }
@@ -93,15 +108,52 @@ func (r *recorder) Started(t *graph.Task, attempt int) { r.obs.Started(t, attemp
 func (r *recorder) Skipped(t *graph.Task, reason string) { r.obs.Skipped(t, reason) }
 
 func (r *recorder) Finished(t *graph.Task, attempt int, res sched.Result, retry bool) {
-	if r.h != nil && r.err == nil {
-		err := r.h.RecordTask(history.TaskRecord{
+	if r.recs != nil {
+		r.recs <- history.TaskRecord{
 			RunID: r.runID, Task: t.Name, Attempt: attempt, Start: res.Start, Duration: res.Duration,
 			ExitCode: res.ExitCode, Signal: res.Signal, Outcome: res.Outcome(), PeakRSS: res.PeakRSS,
 			CPU: res.CPU, Key: res.Key,
-		})
-		if err != nil {
-			r.err = fmt.Errorf("cannot record task %q in history: %w", t.Name, err)
 		}
 	}
 	r.obs.Finished(t, attempt, res, retry)
+}
+
+// write batches records until close; it keeps the first error.
+func (r *recorder) write() {
+	var batch []history.TaskRecord
+	var first error
+	flush := func() {
+		if len(batch) > 0 && first == nil {
+			if err := r.h.RecordTasks(batch); err != nil {
+				first = fmt.Errorf("cannot record tasks in history: %w", err)
+			}
+		}
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case rec, ok := <-r.recs:
+			if !ok {
+				flush()
+				r.done <- first
+				return
+			}
+			if batch = append(batch, rec); len(batch) >= 256 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// close flushes what is left and returns the first write error.
+func (r *recorder) close() error {
+	if r.recs == nil {
+		return nil
+	}
+	close(r.recs)
+	return <-r.done
 }

@@ -8,6 +8,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -84,6 +85,23 @@ func lookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
+	key := getenv(env, "PATH") + "\x00" + name
+	if p, ok := found.Load(key); ok {
+		return p.(string), nil
+	}
+	p, err := searchPath(name, env)
+	if err == nil {
+		found.Store(key, p)
+	}
+	return p, err
+}
+
+// found remembers successful PATH searches (PATH and name -> path) for the
+// life of the process: a run starts thousands of processes from a handful
+// of programs, and each search costs a stat per PATH entry.
+var found sync.Map
+
+func searchPath(name string, env []string) (string, error) {
 	var denied error
 	for _, dir := range filepath.SplitList(getenv(env, "PATH")) {
 		if !filepath.IsAbs(dir) {

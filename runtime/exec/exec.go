@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	osexec "os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -124,7 +125,13 @@ func start(ctx context.Context, spec Spec) (*proc, *os.File, error) {
 func command(spec Spec) (*osexec.Cmd, error) {
 	argv := spec.Argv
 	if spec.Shell != "" {
-		argv = []string{"/bin/sh", "-c", spec.Shell}
+		argv = shellArgv(spec.Shell)
+		if argv[0] != "/bin/sh" {
+			if _, err := lookPath(argv[0], spec.Env); err != nil {
+				argv = []string{"/bin/sh", "-c", spec.Shell} // maybe a shell builtin
+			}
+		}
+		// (lookPath below finds the program again, from its memory.)
 	}
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, &StartError{Err: errNoCommand()}
@@ -275,4 +282,33 @@ func drain(r *os.File, copied <-chan error, limit time.Duration) error {
 		_ = r.SetReadDeadline(time.Now())
 		return <-copied
 	}
+}
+
+// shellArgv is how a shell command string runs: a plain command — words of
+// ordinary characters, no quoting, expansion, redirection or operators, not
+// starting with a builtin or an assignment — is executed directly, as make
+// does, saving a shell per task; anything else goes to /bin/sh -c.
+func shellArgv(cmd string) []string {
+	words := strings.Fields(cmd)
+	if len(words) == 0 || shellOnly[words[0]] || strings.Contains(words[0], "=") {
+		return []string{"/bin/sh", "-c", cmd}
+	}
+	for _, r := range cmd {
+		plain := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" -_./:,+@%=", r)
+		if !plain {
+			return []string{"/bin/sh", "-c", cmd}
+		}
+	}
+	return words
+}
+
+// shellOnly are words that mean something only to the shell (special
+// builtins and keywords), or differ from the program of the same name.
+var shellOnly = map[string]bool{
+	"cd": true, "exit": true, "export": true, "set": true, "unset": true, "exec": true, "eval": true,
+	"source": true, ".": true, "alias": true, "if": true, "for": true, "while": true, "until": true,
+	"case": true, "function": true, "return": true, "shift": true, "trap": true, "wait": true,
+	"read": true, "ulimit": true, "umask": true, "readonly": true, "local": true, "command": true,
+	"type": true, "hash": true, "times": true, "break": true, "continue": true, "jobs": true,
+	"fg": true, "bg": true, "getopts": true, "{": true, "!": true,
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -540,6 +541,28 @@ func TestLineWriterRandom(t *testing.T) {
 		}
 		if !bytes.Equal(rebuilt.Bytes(), input) {
 			t.Fatalf("round %d: rebuilt %q, want %q", round, rebuilt.Bytes(), input)
+		}
+	}
+}
+
+func TestShellArgvFastPath(t *testing.T) {
+	t.Parallel()
+	cases := map[string][]string{
+		"true":                     {"true"},
+		"sleep 0.25":               {"sleep", "0.25"},
+		"go test -count=1 ./x/...": {"go", "test", "-count=1", "./x/..."},
+		"make -j2 all":             {"make", "-j2", "all"},
+		"echo $HOME":               {"/bin/sh", "-c", "echo $HOME"},
+		"a && b":                   {"/bin/sh", "-c", "a && b"},
+		"cd sub":                   {"/bin/sh", "-c", "cd sub"},
+		"CC=gcc make":              {"/bin/sh", "-c", "CC=gcc make"},
+		"ls *.c":                   {"/bin/sh", "-c", "ls *.c"},
+		"echo 'a b'":               {"/bin/sh", "-c", "echo 'a b'"},
+		"exit 3":                   {"/bin/sh", "-c", "exit 3"},
+	}
+	for in, want := range cases {
+		if got := shellArgv(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("shellArgv(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -104,39 +104,59 @@ func NewRunID(now time.Time) string {
 func (h *History) Skipped() int64 { return h.skipped.Load() }
 
 // RecordTask stores one execution attempt.
-func (h *History) RecordTask(r TaskRecord) error {
-	if err := checkName("task name", r.Task); err != nil {
-		return err
-	}
-	if err := checkName("run id", r.RunID); err != nil {
-		return err
-	}
-	val, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("history: recording task %q: %w", r.Task, err)
-	}
-	key := taskKey(r)
-	count := 0
-	err = h.s.Write(func(t kv.Txn) error {
-		count = readCount(t, r.Task) + 1
-		if err := t.Set(key, val); err != nil {
+func (h *History) RecordTask(r TaskRecord) error { return h.RecordTasks([]TaskRecord{r}) }
+
+// RecordTasks stores attempts in one transaction (callers keep batches to
+// a few hundred records).
+func (h *History) RecordTasks(recs []TaskRecord) error {
+	vals := make([][]byte, len(recs))
+	for i, r := range recs {
+		if err := checkName("task name", r.Task); err != nil {
 			return err
 		}
-		if err := t.Set(runTaskKey(r), key); err != nil {
+		if err := checkName("run id", r.RunID); err != nil {
 			return err
 		}
-		if r.Outcome == OutcomeOK {
-			if err := updateEstimate(t, r); err != nil {
+		val, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("history: recording task %q: %w", r.Task, err)
+		}
+		vals[i] = val
+	}
+	counts := map[string]int{}
+	err := h.s.Write(func(t kv.Txn) error {
+		for i, r := range recs {
+			if _, seen := counts[r.Task]; !seen {
+				counts[r.Task] = readCount(t, r.Task)
+			}
+			counts[r.Task]++
+			key := taskKey(r)
+			if err := t.Set(key, vals[i]); err != nil {
+				return err
+			}
+			if err := t.Set(runTaskKey(r), key); err != nil {
+				return err
+			}
+			if r.Outcome == OutcomeOK {
+				if err := updateEstimate(t, r); err != nil {
+					return err
+				}
+			}
+			if err := t.Set(countKey(r.Task), []byte(strconv.Itoa(counts[r.Task]))); err != nil {
 				return err
 			}
 		}
-		return t.Set(countKey(r.Task), []byte(strconv.Itoa(count)))
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("history: recording task %q: %w", r.Task, err)
+		return fmt.Errorf("history: recording %d task record(s): %w", len(recs), err)
 	}
-	if count > keepPerTask+pruneSlack {
-		return h.prune(r.Task)
+	for task, n := range counts {
+		if n > keepPerTask+pruneSlack {
+			if err := h.prune(task); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -47,7 +47,6 @@ type Lines struct {
 	mode   Mode
 	color  bool
 	dryRun bool
-	width  int // of the widest prefix seen, for alignment
 	total  int
 	done   int
 }

@@ -58,7 +58,7 @@ func ExitCode(rep *sched.Report) int {
 func Summarize(runID string, rep *sched.Report) Summary {
 	s := Summary{OK: rep.OK(), RunID: runID, ExitCode: ExitCode(rep), Interrupted: rep.Interrupted,
 		WallMs: ms(rep.Wall), Jobs: rep.Jobs, SumMs: ms(rep.Busy()), Efficiency: rep.Efficiency(),
-		Counts: rep.Counts(), Tasks: map[string]TaskSummary{}}
+		Counts: rep.Counts(), Order: []string{}, Tasks: map[string]TaskSummary{}}
 	if rep.Wall > 0 {
 		s.Speedup = float64(rep.Busy()) / float64(rep.Wall)
 	}
@@ -100,7 +100,7 @@ func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
 	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %s)), speedup %.2fx\n",
 		Round(rep.Busy()), 100*rep.Efficiency(), Plural(rep.Jobs, "slot"), Summarize("", rep).Speedup)
 	if sum := Summarize("", rep); sum.Counts["cached"] > 0 {
-		fmt.Fprintf(w, "cache: %d hits replaced %s of task time\n", sum.Counts["cached"], Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
+		fmt.Fprintf(w, "cache: %s replaced %s of task time\n", Plural(sum.Counts["cached"], "hit"), Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
 	}
 	for _, t := range rep.Tasks {
 		if t.Status == sched.Failed || t.Status == sched.Interrupted {

@@ -17,7 +17,6 @@ import (
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
 	"github.com/jsrt-script/jsrt-script/runtime/monitor"
-	"github.com/jsrt-script/jsrt-script/runtime/sched"
 	"github.com/jsrt-script/jsrt-script/store"
 )
 
@@ -239,11 +238,7 @@ func (s *session) affected(ws *core.Workspace, targets []string) ([]string, erro
 // collect evicts cache entries past --cache-max after a run that stored
 // something, so a run that only hit the cache stays cheap.
 func (s *session) collect(res *core.Result) {
-	stored := false
-	for _, t := range res.Tasks {
-		stored = stored || (t.Status == sched.OK && t.Result.Key != "")
-	}
-	if !stored || s.cache == nil {
+	if res.Stored == 0 || s.cache == nil {
 		return
 	}
 	if _, err := s.cache.GC(s.cacheMax); err != nil {
