@@ -27,6 +27,7 @@ type Entry struct {
 	Size     int64         `json:"size"` // log + outputs, bytes
 	Deps     []string      `json:"deps,omitempty"`
 	Manifest Manifest      `json:"manifest"`
+	Ahead    bool          `json:"ahead,omitempty"` // produced by a task run ahead of a request
 }
 
 // Last is what is remembered of a task's last successful run, cached or
@@ -126,6 +127,7 @@ type SaveRequest struct {
 	Manifest Manifest
 	Duration time.Duration
 	TTL      time.Duration
+	Ahead    bool // the run was speculative
 }
 
 // Save stores a successful run. Outputs are collected first: one that does
@@ -145,7 +147,7 @@ func (c *Cache) Save(r SaveRequest) error {
 	}
 	now := c.now()
 	e := &Entry{Task: r.Task, Key: r.Key, Created: now, LastUsed: now, Duration: r.Duration, Log: logDigest,
-		LogSize: logSize, Outputs: outs, Size: size + logSize, Deps: r.Deps, Manifest: r.Manifest}
+		LogSize: logSize, Outputs: outs, Size: size + logSize, Deps: r.Deps, Manifest: r.Manifest, Ahead: r.Ahead}
 	if r.TTL > 0 {
 		e.Expires = now.Add(r.TTL)
 	}

@@ -60,6 +60,9 @@ func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sche
 		return sched.Result{Start: start, ExitCode: -1, Err: err}
 	}
 	cacheable := r.cacheable(t)
+	if !cacheable && sched.IsSpeculative(ctx) {
+		return sched.Result{Start: start, ExitCode: -1, Interrupted: true} // only worth running into the cache
+	}
 	if cacheable && attempt == 1 {
 		if res, hit := r.tryHit(t, before, start); hit {
 			return res
@@ -74,7 +77,7 @@ func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sche
 	if !res.OK() {
 		return res
 	}
-	if err := r.afterSuccess(t, before, res, offset); err != nil {
+	if err := r.afterSuccess(t, before, res, offset, sched.IsSpeculative(ctx)); err != nil {
 		res.Err, res.ExitCode = err, -1
 	}
 	return res
@@ -106,13 +109,13 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 		return sched.Result{}, false
 	}
 	r.remember(t, p)
-	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, Key: string(p.key)}, true
+	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, AheadHit: e.Ahead, Key: string(p.key)}, true
 }
 
 // afterSuccess re-checks the inputs (a file changed while the task ran
 // makes the result unfit to store), then stores the result and remembers
 // the run for {changed} and explain.
-func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Result, offset int64) error {
+func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Result, offset int64, ahead bool) error {
 	after, err := r.prepare(t, false)
 	if err != nil {
 		return err
@@ -134,7 +137,7 @@ func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Re
 			return err
 		}
 		err = r.opt.Caching.Cache.Save(cache.SaveRequest{Task: t.Name, Key: before.key, Root: r.ws.Root, Log: log,
-			Outputs: t.Outputs, Deps: t.Deps, Manifest: before.manifest, Duration: res.Duration, TTL: t.CacheTTL})
+			Outputs: t.Outputs, Deps: t.Deps, Manifest: before.manifest, Duration: res.Duration, TTL: t.CacheTTL, Ahead: ahead})
 		if err != nil {
 			return fmt.Errorf("task %q: %w", t.Name, err)
 		}

@@ -61,6 +61,7 @@ type RunOptions struct {
 	Hooks       sched.Hooks     // policies from the strategy
 	FailFast    bool
 	Order       string // "critical" (default) or "fifo"
+	Speculate   bool   // run ahead what history says is usually asked for next
 	Now         func() time.Time
 }
 
@@ -104,12 +105,22 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ahead []string
+	if opt.Speculate && opt.History != nil && opt.Caching != nil && !opt.Caching.NoCache && !opt.DryRun {
+		wanted, err := ws.Graph.Closure(opt.Targets)
+		if err != nil {
+			return nil, err
+		}
+		if ahead, err = aheadTargets(opt.History, ws.Graph, opt.Targets, wanted); err != nil {
+			return nil, err
+		}
+	}
 	obs := opt.Display
 	rec := newRecorder(opt.History, runID, obs)
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
 		Jobs: opt.Jobs, Pools: ws.Pools, KeepGoing: opt.KeepGoing,
 		Runner: runner, Observer: rec, Predict: predict, Hooks: opt.Hooks,
-		FailFast: opt.FailFast, Order: opt.Order, Now: now,
+		FailFast: opt.FailFast, Order: opt.Order, Speculate: ahead, Now: now,
 	})
 	if rerr := rec.close(); rerr != nil && err == nil {
 		err = rerr

@@ -30,6 +30,10 @@ func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched
 // task's log file (retries append to it).
 func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int) (sched.Result, int64) {
 	out := r.opt.Display.Output(t, attempt)
+	if sched.IsSpeculative(ctx) {
+		out.Close()
+		out = discard{} // a task run ahead is not shown; its log is kept
+	}
 	defer out.Close()
 	var w io.Writer = out
 	var offset int64
@@ -107,7 +111,28 @@ func (r *recorder) Started(t *graph.Task, attempt int) { r.obs.Started(t, attemp
 
 func (r *recorder) Skipped(t *graph.Task, reason string) { r.obs.Skipped(t, reason) }
 
+// Speculating implements sched.SpecObserver: tasks run ahead are shown
+// only by a display that knows them.
+func (r *recorder) Speculating(t *graph.Task) {
+	if so, ok := r.obs.(sched.SpecObserver); ok {
+		so.Speculating(t)
+	}
+}
+
+// SpeculationDone records the attempt like any other.
+func (r *recorder) SpeculationDone(t *graph.Task, res sched.Result) {
+	r.record(t, 1, res)
+	if so, ok := r.obs.(sched.SpecObserver); ok {
+		so.SpeculationDone(t, res)
+	}
+}
+
 func (r *recorder) Finished(t *graph.Task, attempt int, res sched.Result, retry bool) {
+	r.record(t, attempt, res)
+	r.obs.Finished(t, attempt, res, retry)
+}
+
+func (r *recorder) record(t *graph.Task, attempt int, res sched.Result) {
 	if r.recs != nil {
 		r.recs <- history.TaskRecord{
 			RunID: r.runID, Task: t.Name, Attempt: attempt, Start: res.Start, Duration: res.Duration,
@@ -115,7 +140,6 @@ func (r *recorder) Finished(t *graph.Task, attempt int, res sched.Result, retry 
 			CPU: res.CPU, Key: res.Key,
 		}
 	}
-	r.obs.Finished(t, attempt, res, retry)
 }
 
 // write batches records until close; it keeps the first error.
@@ -157,3 +181,8 @@ func (r *recorder) close() error {
 	close(r.recs)
 	return <-r.done
 }
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) Close() error                { return nil }

@@ -230,3 +230,25 @@ func (d *Lines) Notice(t *graph.Task, msg string) {
 	}
 	d.status(t.Name, d.paint("2", msg))
 }
+
+// Speculating implements sched.SpecObserver.
+func (d *Lines) Speculating(t *graph.Task) {
+	if d.mode != Quiet && !d.dryRun {
+		d.status(t.Name, d.paint("2", "running ahead (usually asked for next): its result goes to the cache only"))
+	}
+}
+
+// SpeculationDone implements sched.SpecObserver.
+func (d *Lines) SpeculationDone(t *graph.Task, r sched.Result) {
+	if d.mode == Quiet || d.dryRun {
+		return
+	}
+	switch {
+	case r.OK():
+		d.status(t.Name, d.paint("2", fmt.Sprintf("ran ahead into the cache in %s", Round(r.Duration))))
+	case r.Interrupted:
+		d.status(t.Name, d.paint("2", "stopped running ahead: requested work needed the slot"))
+	default:
+		d.status(t.Name, d.paint("2", "running ahead failed ("+r.Describe(t.Timeout)+"); nothing cached"))
+	}
+}

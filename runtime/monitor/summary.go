@@ -22,6 +22,15 @@ type TaskSummary struct {
 	Reason     string  `json:"reason,omitempty"`
 }
 
+// Ahead is what speculation did: tasks run ahead of a request into the
+// cache in this run, and this run's cache hits on results run ahead earlier.
+type Ahead struct {
+	Started int `json:"started"`
+	Stored  int `json:"stored"`  // finished successfully (into the cache)
+	Stopped int `json:"stopped"` // stopped for requested work, or at the end
+	Hits    int `json:"hits"`
+}
+
 // Summary is the machine-readable end of a run.
 type Summary struct {
 	OK          bool                   `json:"ok"`
@@ -37,6 +46,7 @@ type Summary struct {
 	SavedMs     float64                `json:"savedMs"` // run time the cache hits replaced
 	Counts      map[string]int         `json:"counts"`
 	Order       []string               `json:"order"` // tasks in topological order
+	Ahead       Ahead                  `json:"ahead"`
 	Tasks       map[string]TaskSummary `json:"tasks"`
 }
 
@@ -62,9 +72,21 @@ func Summarize(runID string, rep *sched.Report) Summary {
 	if rep.Wall > 0 {
 		s.Speedup = float64(rep.Busy()) / float64(rep.Wall)
 	}
+	for _, t := range rep.Speculated {
+		s.Ahead.Started++
+		switch {
+		case t.Status == sched.OK:
+			s.Ahead.Stored++
+		case t.Status == sched.Interrupted:
+			s.Ahead.Stopped++
+		}
+	}
 	for _, t := range rep.Tasks {
 		if t.Status == sched.Cached {
 			s.SavedMs += ms(t.Result.Saved)
+			if t.Result.AheadHit {
+				s.Ahead.Hits++
+			}
 		}
 		s.Order = append(s.Order, t.Task.Name)
 		ts := TaskSummary{Status: t.Status.String(), ExitCode: t.Result.ExitCode, Signal: t.Result.Signal,
@@ -101,6 +123,10 @@ func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
 		Round(rep.Busy()), 100*rep.Efficiency(), Plural(rep.Jobs, "slot"), Summarize("", rep).Speedup)
 	if sum := Summarize("", rep); sum.Counts["cached"] > 0 {
 		fmt.Fprintf(w, "cache: %s replaced %s of task time\n", Plural(sum.Counts["cached"], "hit"), Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
+	}
+	if a := Summarize("", rep).Ahead; a.Started > 0 || a.Hits > 0 {
+		fmt.Fprintf(w, "ahead: %s run ahead into the cache (%d stored, %d stopped); %s on results run ahead earlier\n",
+			Plural(a.Started, "task"), a.Stored, a.Stopped, Plural(a.Hits, "hit"))
 	}
 	for _, t := range rep.Tasks {
 		if t.Status == sched.Failed || t.Status == sched.Interrupted {

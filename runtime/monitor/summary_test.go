@@ -141,7 +141,7 @@ func TestSummaryJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = `{"ok":false,"runId":"run-1","exitCode":1,"interrupted":false,"wallMs":5000,"jobs":2,"sumMs":5000,"efficiency":0.5,"speedup":1,"savedMs":0,` +
-		`"counts":{"failed":1,"ok":1,"skipped":1},"order":["gen","build","test"],` +
+		`"counts":{"failed":1,"ok":1,"skipped":1},"order":["gen","build","test"],"ahead":{"started":0,"stored":0,"stopped":0,"hits":0},` +
 		`"tasks":{"build":{"status":"failed","exitCode":2,"durationMs":3000,"attempts":2,"reason":"exit 2"},` +
 		`"gen":{"status":"ok","exitCode":0,"durationMs":2000,"attempts":1},` +
 		`"test":{"status":"skipped","exitCode":-1,"durationMs":0,"attempts":0,"reason":"dependency \"build\" failed"}}}`

@@ -13,7 +13,7 @@ import (
 // slot use. It is owned by the loop goroutine.
 type plan struct {
 	g        *graph.Graph
-	tasks    []*graph.Task       // wanted, in topological order
+	tasks    []*graph.Task       // wanted, then those run ahead; each in topological order
 	reports  map[int]*TaskReport // wanted tasks by ID
 	waiting  map[int]int         // unfinished deps per wanted task
 	ready    readyQueue
@@ -23,9 +23,12 @@ type plan struct {
 	inPool   map[int]string // running task -> the pool it took
 	running  int
 	stopping bool // a failure without --continue, an interrupt, a policy error
+
+	spec       map[int]bool // tasks run ahead, not asked for
+	wantedLeft int          // asked-for tasks not finished yet
 }
 
-func newPlan(g *graph.Graph, tasks []*graph.Task, opt Options) *plan {
+func newPlan(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *plan {
 	p := &plan{
 		g:       g,
 		tasks:   tasks,
@@ -35,16 +38,29 @@ func newPlan(g *graph.Graph, tasks []*graph.Task, opt Options) *plan {
 		slots:   map[string]int{},
 		free:    map[string]int{},
 		inPool:  map[int]string{},
+		spec:    map[int]bool{},
 	}
 	for name, n := range opt.Pools {
 		p.slots[name] = max(1, n)
 		p.free[name] = max(1, n)
 	}
-	for _, t := range tasks {
+	p.wantedLeft = len(tasks)
+	for _, t := range spec {
+		p.spec[t.ID] = true
+	}
+	p.tasks = append(append([]*graph.Task(nil), tasks...), spec...)
+	for _, t := range p.tasks {
 		p.reports[t.ID] = &TaskReport{Task: t}
 		p.waiting[t.ID] = len(g.Deps(t))
 	}
 	return p
+}
+
+// done notes that an asked-for task reached its end state.
+func (p *plan) done(t *graph.Task) {
+	if !p.spec[t.ID] {
+		p.wantedLeft--
+	}
 }
 
 // initial returns the tasks that are ready at the start.
@@ -73,6 +89,9 @@ func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error)) (*gra
 	}()
 	for p.ready.Len() > 0 {
 		it := heap.Pop(&p.ready).(readyItem)
+		if p.spec[it.t.ID] && p.wantedLeft == 0 {
+			continue // the run is over: nothing more runs ahead
+		}
 		names := pools(it.t)
 		if len(names) == 0 {
 			return it.t, "", nil
@@ -161,6 +180,7 @@ func (p *plan) fail(t *graph.Task, st Status, reason string) []*TaskReport {
 			}
 			ur.Status = Skipped
 			ur.Reason = fmt.Sprintf("dependency %q %s", t.Name, st)
+			p.done(u)
 			skipped = append(skipped, ur)
 			walk(u)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func TestOverrunRecomputesWeights(t *testing.T) {
 	g := mkGraph(t, "x", "y:x", "z")
 	pred := map[string]float64{"x": 10, "y": 10, "z": 15}
 	r := &gatedRunner{gates: map[string]chan struct{}{}}
-	l := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: r, Tick: time.Millisecond,
+	l := newLoop(g, g.Tasks(), nil, Options{Jobs: 1, Runner: r, Tick: time.Millisecond,
 		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
 	if w := l.prio.weights[g.Task("x").ID]; w != 20 {
 		t.Fatalf("x weight before: %v", w)
@@ -166,7 +167,7 @@ func TestAgingAfterThreshold(t *testing.T) {
 	t.Parallel()
 	g := mkGraph(t, "heavy", "light")
 	pred := map[string]float64{"heavy": 60000, "light": 1}
-	l := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: newFake(),
+	l := newLoop(g, g.Tasks(), nil, Options{Jobs: 1, Runner: newFake(),
 		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
 	t0 := time.Unix(1000, 0)
 	l.start = t0
@@ -180,7 +181,7 @@ func TestAgingAfterThreshold(t *testing.T) {
 	if top := l.plan.ready[0].t.Name; top != "light" {
 		t.Fatalf("after waiting 5 minutes, %q is first; want light", top)
 	}
-	l2 := newLoop(g, g.Tasks(), Options{Jobs: 1, Runner: newFake(),
+	l2 := newLoop(g, g.Tasks(), nil, Options{Jobs: 1, Runner: newFake(),
 		Predict: func(t *graph.Task) Prediction { return Prediction{Ms: pred[t.Name]} }})
 	l2.start, l2.now = t0, func() time.Time { return t0 }
 	l2.push(g.Task("light"))
@@ -188,5 +189,67 @@ func TestAgingAfterThreshold(t *testing.T) {
 	l2.age(t0.Add(AgingAfter - time.Millisecond))
 	if top := l2.plan.ready[0].t.Name; top != "heavy" {
 		t.Fatalf("before the aging threshold, %q is first; want heavy", top)
+	}
+}
+
+// specRunner finishes asked-for tasks at once (b and c after a's gate) and
+// holds speculative ones until they are cancelled.
+type specRunner struct {
+	mu      sync.Mutex
+	started []string
+	gate    chan struct{}
+	spec    map[string]bool
+}
+
+func (r *specRunner) Run(ctx context.Context, t *graph.Task, _ int) Result {
+	r.mu.Lock()
+	r.started = append(r.started, t.Name)
+	r.spec[t.Name] = IsSpeculative(ctx)
+	r.mu.Unlock()
+	switch {
+	case IsSpeculative(ctx):
+		<-ctx.Done()
+		return Result{Interrupted: true, ExitCode: -1}
+	case t.Name == "a":
+		<-r.gate
+	}
+	return Result{Duration: time.Millisecond}
+}
+
+// Two slots:
+//
+//	a -> b
+//	a -> c          s (not asked for: speculative)
+//
+// While a runs, s runs ahead in the idle slot. When a ends, b and c are
+// ready with one slot free: s is stopped at once so c does not wait, and
+// s's result is dropped. The run's outcome counts only a, b and c.
+func TestSpeculationRunsAheadAndYields(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "a", "b:a", "c:a", "s")
+	r := &specRunner{gate: make(chan struct{}), spec: map[string]bool{}}
+	go func() {
+		for {
+			r.mu.Lock()
+			n := len(r.started)
+			r.mu.Unlock()
+			if n == 2 {
+				close(r.gate)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	rep, err := Run(context.Background(), g, []string{"b", "c"}, Options{Jobs: 2, Runner: r, Speculate: []string{"s"}})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, statuses(rep))
+	}
+	if len(rep.Tasks) != 3 || len(rep.Speculated) != 1 || rep.Speculated[0].Status != Interrupted {
+		t.Fatalf("tasks %v, speculated %+v", statuses(rep), rep.Speculated)
+	}
+	first := append([]string(nil), r.started[:2]...)
+	sort.Strings(first) // started together: their goroutines race
+	if !reflect.DeepEqual(first, []string{"a", "s"}) || !r.spec["s"] || r.spec["a"] {
+		t.Fatalf("started %v (speculative: %v)", r.started, r.spec)
 	}
 }

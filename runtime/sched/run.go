@@ -25,9 +25,35 @@ func Run(ctx context.Context, g *graph.Graph, targets []string, opt Options) (*R
 	if err != nil {
 		return nil, err
 	}
-	l := newLoop(g, tasks, opt)
+	spec, err := ahead(g, tasks, opt.Speculate)
+	if err != nil {
+		return nil, err
+	}
+	l := newLoop(g, tasks, spec, opt)
 	l.run(ctx)
 	return l.report(tasks), l.err
+}
+
+// ahead returns what running the speculative targets needs beyond tasks.
+func ahead(g *graph.Graph, tasks []*graph.Task, targets []string) ([]*graph.Task, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	all, err := g.Closure(targets)
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[int]bool{}
+	for _, t := range tasks {
+		wanted[t.ID] = true
+	}
+	var out []*graph.Task
+	for _, t := range all {
+		if !wanted[t.ID] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 type loop struct {
@@ -44,11 +70,15 @@ type loop struct {
 	stopped bool              // interrupted
 	cancel  context.CancelFunc
 	err     error // a policy failed
+
+	specCancel map[int]context.CancelFunc // running speculative attempts
+	specOrder  []int                      // their start order, to stop the newest first
 }
 
-func newLoop(g *graph.Graph, tasks []*graph.Task, opt Options) *loop {
-	l := &loop{opt: opt, plan: newPlan(g, tasks, opt), prio: newPrioritizer(g, tasks, opt.Predict),
-		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
+func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
+	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
+		specCancel: map[int]context.CancelFunc{},
+		obs:        opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
 		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
 		l.obs = nopObserver{}
@@ -74,10 +104,16 @@ func (l *loop) run(parent context.Context) {
 	for _, t := range l.plan.initial() {
 		l.push(t)
 	}
+	defer func() {
+		for _, cancel := range l.specCancel {
+			cancel()
+		}
+	}()
 	tick := time.NewTicker(l.opt.Tick)
 	defer tick.Stop()
 	cancelled := parent.Done()
 	for {
+		l.preempt()
 		l.fill(ctx)
 		if l.plan.running == 0 && len(l.timers) == 0 {
 			return
@@ -122,7 +158,19 @@ func (l *loop) launch(ctx context.Context, t *graph.Task, pool string) {
 	r := l.plan.start(t, pool)
 	attempt := r.Attempts
 	l.started[t.ID] = l.now()
-	l.obs.Started(t, attempt)
+	if l.plan.spec[t.ID] {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(context.WithValue(ctx, specKey{}, true))
+		l.specCancel[t.ID] = cancel
+		l.specOrder = append(l.specOrder, t.ID)
+		if so, ok := l.obs.(SpecObserver); ok {
+			so.Speculating(t)
+		} else {
+			l.obs.Started(t, attempt)
+		}
+	} else {
+		l.obs.Started(t, attempt)
+	}
 	go func() {
 		l.done <- finished{t, attempt, l.opt.Runner.Run(ctx, t, attempt)}
 	}()
@@ -136,7 +184,41 @@ func (l *loop) push(t *graph.Task) {
 		l.failPolicy(err)
 		return
 	}
+	if l.plan.spec[t.ID] {
+		p = SpeculativeFloor + l.prio.weights[t.ID] // below everything asked for
+	}
 	heap.Push(&l.plan.ready, readyItem{t: t, prio: p, key: p, readyAt: now})
+}
+
+// SpeculativeFloor is the priority of tasks run ahead: below any task that
+// was asked for, whatever its priority option.
+const SpeculativeFloor = -1e20
+
+// preempt stops speculative attempts that stand in the way: when asked-for
+// work is ready and no slot is free, the newest one is cancelled (its
+// result is dropped, never cached); when nothing asked for is left, or the
+// run is stopping, all of them are.
+func (l *loop) preempt() {
+	if len(l.specCancel) == 0 {
+		return
+	}
+	if l.plan.wantedLeft == 0 || l.plan.stopping {
+		for id, cancel := range l.specCancel {
+			cancel()
+			delete(l.specCancel, id)
+		}
+		return
+	}
+	top := l.plan.ready.Len() > 0 && !l.plan.spec[l.plan.ready[0].t.ID]
+	for top && l.plan.running >= l.plan.jobs && len(l.specOrder) > 0 {
+		id := l.specOrder[len(l.specOrder)-1]
+		l.specOrder = l.specOrder[:len(l.specOrder)-1]
+		if cancel, ok := l.specCancel[id]; ok {
+			cancel()
+			delete(l.specCancel, id)
+			return // its slot comes back when it is reaped
+		}
+	}
 }
 
 // priority of t, ready since readyAt, from the hook or the default policy;
@@ -230,12 +312,17 @@ func (l *loop) reap(f finished) {
 	r := l.plan.reports[f.t.ID]
 	r.Result = f.res
 	r.Busy += f.res.Duration
+	if l.plan.spec[f.t.ID] {
+		l.reapSpeculative(f, r)
+		return
+	}
 	if f.res.OK() {
 		l.obs.Finished(f.t, f.attempt, f.res, false)
 		st := OK
 		if f.res.Cached {
 			st = Cached
 		}
+		l.plan.done(f.t)
 		for _, u := range l.plan.succeed(f.t, st) {
 			l.push(u)
 		}
@@ -252,12 +339,43 @@ func (l *loop) reap(f finished) {
 	if f.res.Interrupted {
 		st = Interrupted
 	}
+	l.plan.done(f.t)
 	for _, s := range l.plan.fail(f.t, st, f.res.Describe(f.t.Timeout)) {
 		l.obs.Skipped(s.Task, s.Reason)
 	}
 	if !l.opt.KeepGoing {
 		l.plan.stopping = true
 	}
+}
+
+// reapSpeculative accounts for a task run ahead: success lets what depends
+// on it run ahead too; anything else (a failure, a preemption) drops it and
+// its dependents, without retries and without stopping the run.
+func (l *loop) reapSpeculative(f finished, r *TaskReport) {
+	if cancel, ok := l.specCancel[f.t.ID]; ok {
+		cancel()
+		delete(l.specCancel, f.t.ID)
+	}
+	if so, ok := l.obs.(SpecObserver); ok {
+		so.SpeculationDone(f.t, f.res)
+	} else {
+		l.obs.Finished(f.t, f.attempt, f.res, false)
+	}
+	if f.res.OK() {
+		st := OK
+		if f.res.Cached {
+			st = Cached
+		}
+		for _, u := range l.plan.succeed(f.t, st) {
+			l.push(u)
+		}
+		return
+	}
+	st := Failed
+	if f.res.Interrupted {
+		st = Interrupted
+	}
+	l.plan.fail(f.t, st, f.res.Describe(f.t.Timeout))
 }
 
 // maxAttempts bounds a retry policy that never says no.
@@ -304,6 +422,11 @@ func (l *loop) stop() {
 // report closes the run: whatever never started is skipped, with a reason.
 func (l *loop) report(tasks []*graph.Task) *Report {
 	rep := &Report{Wall: l.now().Sub(l.start), Jobs: l.plan.jobs, Interrupted: l.stopped}
+	for _, t := range l.plan.tasks {
+		if r := l.plan.reports[t.ID]; l.plan.spec[t.ID] && r.Attempts > 0 {
+			rep.Speculated = append(rep.Speculated, r)
+		}
+	}
 	for _, t := range tasks {
 		r := l.plan.reports[t.ID]
 		if r.Status == Pending {

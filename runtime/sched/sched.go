@@ -40,6 +40,7 @@ type Result struct {
 	Interrupted bool
 	Cached      bool
 	Saved       time.Duration // for a cache hit: how long the replayed run took
+	AheadHit    bool          // a cache hit on a result that was run ahead (speculatively)
 	PeakRSS     int64
 	CPU         time.Duration
 	Key         string
@@ -96,6 +97,19 @@ type Runner interface {
 	Run(ctx context.Context, t *graph.Task, attempt int) Result
 }
 
+type specKey struct{}
+
+// IsSpeculative reports whether an attempt's context is that of a task run
+// ahead of a request (see Options.Speculate).
+func IsSpeculative(ctx context.Context) bool { return ctx.Value(specKey{}) != nil }
+
+// SpecObserver is what an Observer may implement to hear about tasks run
+// ahead; without it, they are reported through Started and Finished.
+type SpecObserver interface {
+	Speculating(t *graph.Task)
+	SpeculationDone(t *graph.Task, r Result)
+}
+
 // Observer hears about progress. All methods are called from the loop
 // goroutine, in order; they must not block for long.
 type Observer interface {
@@ -120,6 +134,13 @@ type Options struct {
 	// Order is "critical" (the default: priority policy, critical path) or
 	// "fifo" (ready order, then definition order), for comparison.
 	Order string
+	// Speculate names tasks that were not asked for but are likely to be
+	// next: with a slot idle and nothing requested ready, they (and what
+	// they need) run ahead at the lowest priority, and are stopped at once
+	// when requested work needs the slot. Their results are not part of the
+	// run's outcome (Report.Speculated); a Runner can tell them by
+	// IsSpeculative(ctx).
+	Speculate []string
 	// Tick is how often running tasks are checked against their predictions
 	// (0: 250ms); an overrun makes the remaining weights be recomputed.
 	Tick time.Duration
@@ -140,6 +161,7 @@ type TaskReport struct {
 // Report is the end state of a run.
 type Report struct {
 	Tasks       []*TaskReport // in topological order
+	Speculated  []*TaskReport // tasks run ahead that were not asked for
 	Wall        time.Duration
 	Jobs        int
 	Interrupted bool

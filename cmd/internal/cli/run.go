@@ -26,6 +26,7 @@ type runFlags struct {
 	failFast  bool
 	order     string
 	policyTO  time.Duration
+	noAhead   bool
 }
 
 func runCmd(env *Env, args []string) int {
@@ -43,6 +44,7 @@ func runCmd(env *Env, args []string) int {
 	fs.BoolVar(&f.explain, "explain", false, "say why each task hit or missed the cache")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "start first the ready tasks most likely to fail (from history)")
 	fs.StringVar(&f.order, "order", "critical", "order of ready tasks: critical (priority policy, critical path) or fifo")
+	fs.BoolVar(&f.noAhead, "no-speculate", false, "do not run ahead the tasks history says are usually asked for next")
 	fs.DurationVar(&f.policyTO, "policy-timeout", 100*time.Millisecond, "how long one call of a JS policy hook may run")
 	fs.StringVar(&f.cacheMax, "cache-max", "2GiB", "after the run, evict least recently used cache entries above this `SIZE`")
 	pos, code, ok := parse(env, fs, args)

@@ -122,6 +122,7 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 		opt.LogDir = filepath.Join(stateDir, "logs")
 		opt.Caching = &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}
 		opt.Tracker = s.tracker
+		opt.Speculate = !s.flags.noAhead
 		if s.flags.explain {
 			s.explainAll(out, ws, tasks)
 		}
