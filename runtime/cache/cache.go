@@ -7,6 +7,8 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/kv"
@@ -408,4 +410,24 @@ func rate(hits, misses int64) float64 {
 func (c *Cache) Has(task string, key Digest) (bool, error) {
 	e, err := c.get(task, key)
 	return e != nil && (e.Expires.IsZero() || c.now().Before(e.Expires)), err
+}
+
+// ParseSize reads sizes such as 2GiB, 500MB, 1048576.
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil || v < 0 {
+			break
+		}
+		return int64(v * float64(u.mult)), nil
+	}
+	return 0, fmt.Errorf("%q is not a size (like 2GiB or 500MB)", s)
 }

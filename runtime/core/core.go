@@ -27,6 +27,9 @@ type Workspace struct {
 	Root  string // absolute
 	Graph *graph.Graph
 	Pools map[string]int
+	// CacheMax bounds the cache after a run (cache.maxSize() in the
+	// strategy); 0 leaves it to the command line's default.
+	CacheMax int64
 }
 
 // NewWorkspace returns an empty workspace rooted at root.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jsrt-script/jsrt-script/runtime/core"
 	"github.com/jsrt-script/jsrt-script/runtime/sched"
 )
 
@@ -100,7 +99,8 @@ func Summarize(runID string, rep *sched.Report) Summary {
 }
 
 // WriteSummary prints the end-of-run summary for people.
-func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
+// logPath names a task's log file ("" for none).
+func WriteSummary(w io.Writer, rep *sched.Report, logPath func(task string) string, color bool) {
 	c := rep.Counts()
 	var parts []string
 	for _, st := range []string{"ok", "cached", "failed", "interrupted", "skipped"} {
@@ -131,8 +131,8 @@ func WriteSummary(w io.Writer, rep *sched.Report, logDir string, color bool) {
 	for _, t := range rep.Tasks {
 		if t.Status == sched.Failed || t.Status == sched.Interrupted {
 			line := fmt.Sprintf("%s %q: %s", t.Status, t.Task.Name, t.Reason)
-			if logDir != "" && t.Attempts > 0 {
-				line += " — log: " + core.LogPath(logDir, t.Task.Name)
+			if p := logPath(t.Task.Name); p != "" && t.Attempts > 0 {
+				line += " — log: " + p
 			}
 			fmt.Fprintln(w, line)
 		}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -183,7 +184,12 @@ interrupted "serve": interrupted — log: /logs/serve.log
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			WriteSummary(&buf, tt.rep, tt.logDir, false)
+			WriteSummary(&buf, tt.rep, func(task string) string {
+				if tt.logDir == "" {
+					return ""
+				}
+				return filepath.Join(tt.logDir, task+".log")
+			}, false)
 			if buf.String() != tt.want {
 				t.Errorf("got:\n%s\nwant:\n%s", buf.String(), tt.want)
 			}

@@ -29,7 +29,7 @@ func cacheCmd(env *Env, args []string) int {
 		errorf(env, "cache: unknown subcommand %q (use stats, gc or clear)", sub)
 		return ExitUsage
 	}
-	maxBytes, err := parseSize(*max)
+	maxBytes, err := cache.ParseSize(*max)
 	if err != nil {
 		errorf(env, "cache gc: --max: %v", err)
 		return ExitUsage

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
 	"github.com/jsrt-script/jsrt-script/runtime/monitor"
 )
 
@@ -23,6 +23,7 @@ type runFlags struct {
 	since     string
 	explain   bool
 	cacheMax  string
+	maxSet    bool // --cache-max was given: it wins over the strategy's cache.maxSize
 	failFast  bool
 	order     string
 	policyTO  time.Duration
@@ -51,6 +52,7 @@ func runCmd(env *Env, args []string) int {
 	if !ok {
 		return code
 	}
+	fs.Visit(func(fl *flag.Flag) { f.maxSet = f.maxSet || fl.Name == "cache-max" })
 	if len(pos) == 0 {
 		errorf(env, "run: which strategy? usage: jsrt-script run STRATEGY.js [TARGET...]")
 		return ExitUsage
@@ -72,7 +74,7 @@ func runCmd(env *Env, args []string) int {
 		errorf(env, "run: --policy-timeout must be positive, got %s", f.policyTO)
 		return ExitUsage
 	}
-	maxBytes, err := parseSize(f.cacheMax)
+	maxBytes, err := cache.ParseSize(f.cacheMax)
 	if err != nil {
 		errorf(env, "run: --cache-max: %v", err)
 		return ExitUsage
@@ -109,24 +111,4 @@ func interrupts(env *Env) (context.Context, chan struct{}, func()) {
 		}
 	}()
 	return ctx, kill, func() { close(done); cancel() }
-}
-
-// parseSize reads sizes such as 2GiB, 500MB, 1048576.
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}, {"", 1}}
-	for _, u := range units {
-		num, ok := strings.CutSuffix(s, u.suffix)
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-		if err != nil || v < 0 {
-			break
-		}
-		return int64(v * float64(u.mult)), nil
-	}
-	return 0, fmt.Errorf("%q is not a size (like 2GiB or 500MB)", s)
 }

@@ -134,7 +134,7 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	sum := monitor.Summarize(res.RunID, res.Report)
 	sum.DryRun = dry
 	if !dry {
-		s.collect(res)
+		s.collect(res, ws)
 	}
 	s.printEnd(out, res, sum, opt.LogDir, color, dry)
 	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
@@ -160,7 +160,12 @@ func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary,
 		fmt.Fprintf(out, "dry run: %s would run with -j %d; nothing was run or written\n", monitor.Plural(len(res.Tasks), "task"), res.Jobs)
 		return
 	}
-	monitor.WriteSummary(out, res.Report, s.prettyPath(logDir), color)
+	monitor.WriteSummary(out, res.Report, func(task string) string {
+		if logDir == "" {
+			return ""
+		}
+		return s.prettyPath(core.LogPath(logDir, task))
+	}, color)
 }
 
 func (s *session) stateDir(ws *core.Workspace) string {
@@ -238,11 +243,15 @@ func (s *session) affected(ws *core.Workspace, targets []string) ([]string, erro
 
 // collect evicts cache entries past --cache-max after a run that stored
 // something, so a run that only hit the cache stays cheap.
-func (s *session) collect(res *core.Result) {
+func (s *session) collect(res *core.Result, ws *core.Workspace) {
 	if res.Stored == 0 || s.cache == nil {
 		return
 	}
-	if _, err := s.cache.GC(s.cacheMax); err != nil {
+	limit := s.cacheMax
+	if !s.flags.maxSet && ws.CacheMax > 0 {
+		limit = ws.CacheMax // the strategy's cache.maxSize()
+	}
+	if _, err := s.cache.GC(limit); err != nil {
 		errorf(s.env, "cache eviction: %v", err)
 	}
 }

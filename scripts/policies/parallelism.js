@@ -1,0 +1,77 @@
+// The default parallelism policy of jsrt-script, in JavaScript.
+//
+// While a run goes on, the machine is sampled every 500 ms and this function
+// decides how many tasks may run at once, between --min-j and -j. It is the
+// same rule as the Go default (runtime/optimize, Rule.Decide), reasons
+// included; a strategy can replace it with its own parallelism(metrics, state)
+// hook, and may start from a copy of this file.
+//
+// metrics: { time, cpu, memory, memAvailable, load1, disk, cpus }
+//   time in Unix ms; cpu, memory (used, from available) and disk (busiest
+//   device) in percent 0-100; memAvailable in bytes; load1 the one-minute
+//   load average; cpus the number of logical CPUs (0 when unknown).
+// state: { jobs, minJobs, maxJobs, running, waiting, finished, failed,
+//          speculation, sinceChangeMs }
+//   finished / failed count the last 20 finished tasks; waiting is the number
+//   of ready tasks a free slot would start; sinceChangeMs is the time since
+//   the last change (or since the first sample).
+// returns { jobs, reason }: an unchanged jobs with reason "" means no change.
+//
+// Memory above 85 % does not lower jobs: it holds memory-heavy tasks, which
+// admission (not this policy) takes care of.
+
+"use strict";
+
+const thresholds = {
+  cpuHigh: 90,       // CPU % above which parallelism goes down
+  memHigh: 85,       // memory % above which memory-heavy tasks wait (admission)
+  cpuLow: 60,        // "low" means below these
+  memLow: 70,
+  diskLow: 50,
+  loadLow: 1,        // load average per CPU
+  failureRate: 0.2,  // more than 20 % of recent finished tasks failed...
+  failureMin: 5,     // ...out of at least 5
+  cooldownMs: 2000,  // at most one change per 2 s
+};
+
+function parallelism(metrics, state) {
+  const T = thresholds;
+  const jobs = state.jobs;
+  const hold = { jobs: jobs, reason: "" };
+  if (state.sinceChangeMs < T.cooldownMs) return hold;
+
+  // Down by a quarter, at least one, never below the lower bound.
+  const down = Math.max(state.minJobs, jobs - Math.max(1, Math.floor(jobs / 4)));
+  const failing = !state.speculation && state.finished >= T.failureMin && state.finished > 0 &&
+    state.failed / state.finished > T.failureRate;
+
+  if (metrics.cpu > T.cpuHigh && jobs > state.minJobs) {
+    return { jobs: down, reason: `cpu ${Math.round(metrics.cpu)}% > ${T.cpuHigh}%` };
+  }
+  if (failing && jobs > state.minJobs) {
+    const share = Math.round(100 * state.failed / state.finished);
+    return {
+      jobs: down,
+      reason: `${state.failed} of the last ${state.finished} finished tasks failed ` +
+        `(${share}% > ${Math.round(100 * T.failureRate)}%)`,
+    };
+  }
+
+  // Up by one only when every slot is busy, a task waits for one, and
+  // everything is low.
+  if (failing || jobs >= state.maxJobs || state.waiting === 0 || state.running < jobs) return hold;
+  const loadHigh = metrics.cpus > 0 && metrics.load1 / metrics.cpus >= T.loadLow;
+  if (metrics.cpu >= T.cpuLow || metrics.memory >= T.memLow || metrics.disk >= T.diskLow || loadHigh) {
+    return hold;
+  }
+  let reason = `cpu ${Math.round(metrics.cpu)}%, memory ${Math.round(metrics.memory)}%, ` +
+    `disk ${Math.round(metrics.disk)}%`;
+  if (metrics.cpus > 0) {
+    reason += `, load ${Math.round(100 * metrics.load1 / metrics.cpus)}% of ${metrics.cpus} cpus`;
+  }
+  const waits = state.waiting === 1 ? "1 task waits" : `${state.waiting} tasks wait`;
+  return { jobs: jobs + 1, reason: `${reason} are low and ${waits} for a slot` };
+}
+
+module.exports = parallelism;
+module.exports.thresholds = thresholds;
