@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/dop251/goja"
 )
@@ -60,49 +59,4 @@ func (e *Engine) inspect(v goja.Value) string {
 		return obj.String()
 	}
 	return string(b)
-}
-
-// installTimers provides setTimeout/clearTimeout on the engine's loop.
-func (e *Engine) installTimers() {
-	e.vm.Set("setTimeout", func(call goja.FunctionCall) goja.Value {
-		fn, ok := goja.AssertFunction(call.Argument(0))
-		if !ok {
-			panic(e.vm.NewTypeError("setTimeout needs a function"))
-		}
-		ms := call.Argument(1).ToFloat()
-		args := append([]goja.Value(nil), call.Arguments[min(2, len(call.Arguments)):]...)
-		e.pending++
-		var t *time.Timer
-		t = time.AfterFunc(time.Duration(ms*float64(time.Millisecond)), func() {
-			e.enqueue(func() {
-				if !e.timers[t] {
-					return // cleared meanwhile
-				}
-				delete(e.timers, t)
-				e.pending--
-				if _, err := fn(goja.Undefined(), args...); err != nil {
-					e.rejected = append(e.rejected, &unhandled{err: e.jsError(err)})
-				}
-			})
-		})
-		e.timers[t] = true
-		return e.vm.ToValue(t)
-	})
-	e.vm.Set("clearTimeout", func(call goja.FunctionCall) goja.Value {
-		if t, ok := call.Argument(0).Export().(*time.Timer); ok && e.timers[t] {
-			t.Stop()
-			delete(e.timers, t)
-			e.pending--
-		}
-		return goja.Undefined()
-	})
-}
-
-// stopTimers drops every timer (after an interrupt).
-func (e *Engine) stopTimers() {
-	for t := range e.timers {
-		t.Stop()
-		delete(e.timers, t)
-		e.pending--
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dop251/goja"
@@ -22,6 +23,7 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/jsrt-script/jsrt-script/runtime/core"
+	"github.com/jsrt-script/jsrt-script/runtime/optimize"
 	"github.com/jsrt-script/jsrt-script/runtime/sched"
 )
 
@@ -36,6 +38,8 @@ type RunRequest struct {
 	KeepGoing bool // also set by the CLI's --continue
 	DryRun    bool
 	Hooks     sched.Hooks // the strategy's policy hooks (set by the engine)
+	// Parallelism is the strategy's optimizer.on("parallelism") hook, if any.
+	Parallelism func(optimize.Sample, optimize.State) (optimize.Verdict, error)
 }
 
 // Outcome is a finished run, as JS sees it (any JSON-encodable value) and
@@ -74,7 +78,11 @@ type Engine struct {
 	jobs     chan func()
 	pending  int // promises and timers the loop waits for (owned by the loop)
 	inflight int // runs going on in other goroutines (owned by the loop)
-	timers   map[*time.Timer]bool
+	timerQ   timerHeap
+	timerIDs map[int64]*timer
+	timerSeq int64
+	wake     *time.Timer
+	wrapLen  int                      // the module wrapper's length on the strategy's line 1
 	keyFns   map[string]goja.Callable // cacheKey functions by task
 	hooks    map[string]goja.Callable // scheduler.on hooks by name
 	objects  map[string]*goja.Object  // cache, scheduler, history
@@ -87,13 +95,14 @@ type Engine struct {
 
 // New returns an engine with the jsrt module registered.
 func New(cfg Config) *Engine {
-	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timers: map[*time.Timer]bool{}, keyFns: map[string]goja.Callable{},
+	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timerIDs: map[int64]*timer{}, keyFns: map[string]goja.Callable{},
 		hooks: map[string]goja.Callable{}, failFast: cfg.FailFast}
 	e.vm.SetFieldNameMapper(goja.TagFieldNameMapper("js", true))
 	reg := require.NewRegistry(require.WithLoader(e.loadSource))
 	reg.RegisterNativeModule("jsrt", e.module)
 	registerPolicies(reg)
 	reg.Enable(e.vm)
+	e.wrapRequire()
 	e.installConsole()
 	e.installTimers()
 	e.installGlobals()
@@ -138,10 +147,11 @@ func (e *Engine) Load(ctx context.Context, file string) error {
 	}
 	e.file = file
 	e.ws = core.NewWorkspace(filepath.Dir(abs))
-	prg, err := compile(file, string(src))
+	prg, wrapLen, err := compile(file, string(src))
 	if err != nil {
 		return err
 	}
+	e.wrapLen = wrapLen
 	return e.serve(ctx, func() (goja.Value, error) {
 		fn, err := e.vm.RunProgram(prg)
 		if err != nil {
@@ -155,22 +165,43 @@ func (e *Engine) Load(ctx context.Context, file string) error {
 	})
 }
 
-// compile parses src under its real name and reports syntax errors with
-// file:line:column.
-func compile(file, src string) (*goja.Program, error) {
+// syncWrapper is used when the strategy has no top-level await: exceptions
+// then keep their positions even when what is thrown is not an Error.
+const syncWrapper = "(function(exports, require, module, __filename, __dirname) {"
+
+// compile parses src under its real name, as a plain CommonJS function when
+// it parses as one and as an async function (top-level await) otherwise,
+// and reports syntax errors with file:line:column. It returns the length of
+// the wrapper on line 1.
+func compile(file, src string) (*goja.Program, int, error) {
+	if ast, err := parser.ParseFile(nil, file, syncWrapper+src+"\n})", 0); err == nil {
+		prg, err := goja.CompileAST(ast, false)
+		return prg, len(syncWrapper), err
+	}
 	ast, err := parser.ParseFile(nil, file, wrapper+src+"\n})", 0)
 	if err != nil {
-		if list, ok := err.(parser.ErrorList); ok && len(list) > 0 {
-			p := list[0].Position
-			col := p.Column
-			if p.Line == 1 {
-				col -= len(wrapper)
-			}
-			return nil, &SyntaxError{File: file, Line: p.Line, Column: max(col, 1), Msg: list[0].Message}
-		}
-		return nil, &SyntaxError{File: file, Msg: err.Error()}
+		return nil, 0, syntaxError(file, src, err)
 	}
-	return goja.CompileAST(ast, false)
+	prg, err := goja.CompileAST(ast, false)
+	return prg, len(wrapper), err
+}
+
+func syntaxError(file, src string, err error) error {
+	list, ok := err.(parser.ErrorList)
+	if !ok || len(list) == 0 {
+		return &SyntaxError{File: file, Msg: err.Error()}
+	}
+	p := list[0].Position
+	col, msg := p.Column, list[0].Message
+	if p.Line == 1 {
+		col -= len(wrapper)
+	}
+	if lines := strings.Split(src, "\n"); p.Line > len(lines) {
+		// On the wrapper's closing line: the file ended inside a bracket,
+		// brace, string or comment. Report the end of the file.
+		p.Line, col, msg = len(lines), len(lines[len(lines)-1])+1, "Unexpected end of input"
+	}
+	return &SyntaxError{File: file, Line: p.Line, Column: max(col, 1), Msg: msg}
 }
 
 // RunTargets runs targets the way a script's `await run(targets)` would, on
@@ -188,9 +219,23 @@ func (e *Engine) RunTargets(ctx context.Context, req RunRequest) (int, error) {
 // cancellation interrupts running JavaScript.
 func (e *Engine) serve(ctx context.Context, first func() (goja.Value, error)) error {
 	e.ctx = ctx
-	stop := context.AfterFunc(ctx, func() { e.vm.Interrupt(ctx.Err()) })
-	defer stop()
-	defer e.vm.ClearInterrupt()
+	// Cancellation interrupts running JavaScript; the interrupt is cleared
+	// only once the goroutine that may set it is done, so a reused engine
+	// (the REPL after Ctrl-C) starts clean.
+	finished, watcherDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watcherDone)
+		select {
+		case <-ctx.Done():
+			e.vm.Interrupt(ctx.Err())
+		case <-finished:
+		}
+	}()
+	defer func() {
+		close(finished)
+		<-watcherDone
+		e.vm.ClearInterrupt()
+	}()
 	var failure error
 	v, err := first()
 	if err != nil {
@@ -210,12 +255,17 @@ func (e *Engine) serve(ctx context.Context, first func() (goja.Value, error)) er
 		select {
 		case job := <-e.jobs:
 			job()
+		case <-e.nextTimer():
+			e.runDueTimers()
 		case <-ctx.Done():
 			continue
 		}
 		if err := e.takeRejection(); err != nil && failure == nil {
 			failure = err
 		}
+	}
+	if ctx.Err() != nil {
+		return &InterruptedError{Cause: ctx.Err()}
 	}
 	if failure != nil {
 		return failure
@@ -262,9 +312,12 @@ func (e *Engine) takeRejection() error {
 	if len(e.rejected) == 0 {
 		return nil
 	}
-	err := e.rejected[0].(*unhandled).err
+	u := e.rejected[0].(*unhandled)
 	e.rejected = nil
-	return fmt.Errorf("unhandled promise rejection: %w", err)
+	if u.p == nil {
+		return u.err // thrown by a timer callback: its position says where
+	}
+	return fmt.Errorf("unhandled promise rejection: %w", u.err)
 }
 
 type unhandled struct {
@@ -273,3 +326,21 @@ type unhandled struct {
 }
 
 func (u *unhandled) Error() string { return u.err.Error() }
+
+// wrapRequire makes require() of a module that does not exist say which
+// (goja_nodejs says only "Invalid module").
+func (e *Engine) wrapRequire() {
+	orig, _ := goja.AssertFunction(e.vm.Get("require"))
+	e.vm.Set("require", func(call goja.FunctionCall) goja.Value {
+		v, err := orig(goja.Undefined(), call.Arguments...)
+		if err != nil {
+			if strings.Contains(err.Error(), "Invalid module") {
+				e.throwf("cannot find module %q (relative paths start at the requiring file's directory)", call.Argument(0).String())
+			}
+			panic(err)
+		}
+		return v
+	})
+}
+
+func (e *Engine) throwf(format string, a ...any) { e.throw(format, a...) }

@@ -121,6 +121,9 @@ func (e *Engine) rejection(v goja.Value) error {
 		}
 		return se
 	}
+	if se, ok := goValue(obj).(*ScriptError); ok {
+		return se // already a JS error with its own position
+	}
 	if goErr, ok := goValue(obj).(error); ok {
 		// An error from Go (a graph error from run(), say) keeps its own
 		// message; the stack says which call it came from.
@@ -159,10 +162,25 @@ func (e *Engine) frames(fs []goja.StackFrame) []Frame {
 	return out
 }
 
+// Module wrappers other code puts on line 1 of the files it loads.
+const (
+	requireWrapper = "(function(exports,require,module,__filename,__dirname){" // goja_nodejs require()
+	policyWrapper  = "(function(exports, require, module) {"                   // embedded policies
+)
+
 func (e *Engine) fix(f Frame) Frame {
-	if f.File == e.file && f.Line == 1 {
-		f.Column = max(1, f.Column-len(wrapper))
+	if f.Line != 1 {
+		return f
 	}
+	switch {
+	case f.File == e.file:
+		f.Column -= e.wrapLen
+	case strings.HasPrefix(f.File, "jsrt/policies/"):
+		f.Column -= len(policyWrapper)
+	case strings.HasSuffix(f.File, ".js") || strings.HasSuffix(f.File, ".cjs") || strings.HasSuffix(f.File, ".json"):
+		f.Column -= len(requireWrapper) // a module loaded by require()
+	}
+	f.Column = max(1, f.Column)
 	return f
 }
 

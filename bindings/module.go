@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/dop251/goja"
 
+	"github.com/jsrt-script/jsrt-script/runtime/cache"
 	"github.com/jsrt-script/jsrt-script/runtime/files"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 )
@@ -37,7 +39,7 @@ func (e *Engine) cacheObject() *goja.Object {
 		for _, a := range call.Arguments {
 			s, ok := a.Export().(string)
 			if !ok || e.ws.Graph.Task(s) == nil {
-				e.throw("cache.invalidate: unknown task %s%s", a.String(), suggestFor(s, e.ws.Graph.Names()))
+				e.throw("cache.invalidate: unknown task %q%s", a.String(), suggestFor(s, e.ws.Graph.Names()))
 			}
 			names = append(names, s)
 		}
@@ -53,6 +55,29 @@ func (e *Engine) cacheObject() *goja.Object {
 			out[i] = g
 		}
 		return e.vm.NewArray(out...)
+	})
+	c.Set("maxSize", func(call goja.FunctionCall) goja.Value {
+		e.needWorkspace("cache.maxSize")
+		var n int64
+		var err error
+		switch v := call.Argument(0).Export().(type) {
+		case string:
+			n, err = cache.ParseSize(v)
+		case int64:
+			n = v
+		case float64:
+			n = int64(v)
+		default:
+			err = fmt.Errorf("cache.maxSize(size): size must be bytes or a string like \"1GiB\", got %s", typeName(call.Argument(0)))
+		}
+		if err == nil && n <= 0 {
+			err = fmt.Errorf("cache.maxSize: the size must be positive")
+		}
+		if err != nil {
+			e.throw("%v", err)
+		}
+		e.ws.CacheMax = n
+		return goja.Undefined()
 	})
 	return c
 }
@@ -97,7 +122,8 @@ func (e *Engine) api() map[string]func(goja.FunctionCall) goja.Value {
 
 // installGlobals makes the jsrt functions and objects globals too.
 func (e *Engine) installGlobals() {
-	e.objects = map[string]*goja.Object{"cache": e.cacheObject(), "scheduler": e.schedulerObject(), "history": e.historyObject()}
+	e.objects = map[string]*goja.Object{"cache": e.cacheObject(), "scheduler": e.schedulerObject(),
+		"history": e.historyObject(), "optimizer": e.optimizerObject()}
 	for name, fn := range e.api() {
 		e.vm.Set(name, fn)
 	}
@@ -141,7 +167,7 @@ func (e *Engine) jsTask(call goja.FunctionCall) goja.Value {
 	e.cacheKeyOption(t, o)
 	t.Pos = e.where()
 	if err := e.ws.Graph.Add(t); err != nil {
-		e.throw("%v", err)
+		panic(e.vm.NewGoError(err)) // keeps the typed error (errors.As finds it)
 	}
 	return e.vm.ToValue(name)
 }
@@ -157,12 +183,15 @@ func (e *Engine) jsPool(call goja.FunctionCall) goja.Value {
 		e.throw("pool %q is defined twice", name)
 	}
 	obj := call.Argument(1)
-	if goja.IsUndefined(obj) {
+	if goja.IsUndefined(obj) || goja.IsNull(obj) {
 		e.throw("pool %q: options {slots: N} are required", name)
 	}
 	o := obj.ToObject(e.vm)
 	if err := checkKeys(o, "pool", name, []string{"slots"}); err != nil {
 		e.throw("%v", err)
+	}
+	if _, ok := has(o, "slots"); !ok {
+		e.throw("pool %q: slots is required, as in pool(%q, {slots: 2})", name, name)
 	}
 	slots, err := intOpt(o, "slots", "pool", name)
 	if err == nil && slots < 1 {
@@ -295,26 +324,48 @@ func (e *Engine) needWorkspace(fn string) {
 func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 	p, resolve, reject := e.vm.NewPromise()
 	if err := e.evalCacheKeys(); err != nil {
-		reject(e.vm.NewGoError(err))
+		reject(e.errorAt(err, e.vm.CaptureCallStack(0, nil)))
 		return e.vm.ToValue(p)
 	}
 	req.Hooks = e.schedHooks()
+	req.Parallelism = e.parallelismHook()
 	e.inflight++
 	ws, ctx := e.ws, e.ctx
+	at := e.vm.CaptureCallStack(0, nil) // where run() was called, for errors
 	go func() {
 		out, err := e.cfg.Run(ctx, ws, req)
 		e.enqueue(func() {
 			e.inflight--
+			if out != nil {
+				e.worst = max(e.worst, out.ExitCode)
+			}
+			if ctx.Err() != nil {
+				return // interrupted: no more JavaScript runs
+			}
 			if err != nil {
-				reject(e.vm.NewGoError(err))
+				reject(e.errorAt(err, at))
 				return
 			}
-			e.worst = max(e.worst, out.ExitCode)
 			onDone(out)
 			resolve(e.plain(out.Value))
 		})
 	}()
 	return e.vm.ToValue(p)
+}
+
+// errorAt makes a JS error for a Go error, with the stack captured where
+// the operation was started (a rejection delivered later has none).
+func (e *Engine) errorAt(err error, stack []goja.StackFrame) goja.Value {
+	obj := e.vm.NewGoError(err)
+	var b strings.Builder
+	b.WriteString("Error: " + err.Error())
+	for _, f := range stack {
+		if p := f.Position(); p.Filename != "" {
+			fmt.Fprintf(&b, "\n\tat %s (%s:%d:%d)", f.FuncName(), p.Filename, p.Line, p.Column)
+		}
+	}
+	obj.Set("stack", b.String())
+	return obj
 }
 
 // plain converts a JSON-encodable Go value into plain JS objects, through

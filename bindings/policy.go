@@ -12,6 +12,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja_nodejs/require"
 
+	"github.com/jsrt-script/jsrt-script/runtime/optimize"
 	"github.com/jsrt-script/jsrt-script/runtime/sched"
 	"github.com/jsrt-script/jsrt-script/scripts"
 )
@@ -61,6 +62,54 @@ func (e *Engine) schedulerObject() *goja.Object {
 	return s
 }
 
+// optimizerObject is the JS `optimizer`: on("parallelism", fn), where fn
+// gets (metrics, state) and returns {jobs, reason} (see
+// require("jsrt/policies/parallelism") for the default).
+func (e *Engine) optimizerObject() *goja.Object {
+	o := e.vm.NewObject()
+	o.Set("on", func(call goja.FunctionCall) goja.Value {
+		name, _ := call.Argument(0).Export().(string)
+		fn, ok := goja.AssertFunction(call.Argument(1))
+		switch {
+		case name != "parallelism":
+			e.throw("optimizer.on: unknown hook %q%s (hooks: parallelism)", name, suggestFor(name, []string{"parallelism"}))
+		case !ok:
+			e.throw("optimizer.on(%q, fn): fn must be a function", name)
+		}
+		e.hooks["parallelism"] = fn
+		return goja.Undefined()
+	})
+	return o
+}
+
+// parallelismHook wraps the JS parallelism hook for the optimizer.
+func (e *Engine) parallelismHook() func(optimize.Sample, optimize.State) (optimize.Verdict, error) {
+	fn := e.hooks["parallelism"]
+	if fn == nil {
+		return nil
+	}
+	return func(s optimize.Sample, st optimize.State) (optimize.Verdict, error) {
+		var v optimize.Verdict
+		err := e.onLoop("parallelism", func() error {
+			out, err := e.guarded("parallelism", fn, e.vm.ToValue(s.JS()), e.vm.ToValue(st.JS()))
+			if err != nil {
+				return err
+			}
+			obj, ok := out.(*goja.Object)
+			jobs, isNum := number(obj.Get("jobs"))
+			if !ok || !isNum {
+				return fmt.Errorf("must return {jobs, reason}, got %s", typeName(out))
+			}
+			v.Jobs = int(jobs)
+			if r := obj.Get("reason"); r != nil && !goja.IsUndefined(r) {
+				v.Reason = r.String()
+			}
+			return nil
+		})
+		return v, err
+	}
+}
+
 // registerPolicies makes require("jsrt/policies/NAME") load the embedded
 // default policies.
 func registerPolicies(reg *require.Registry) {
@@ -70,7 +119,7 @@ func registerPolicies(reg *require.Registry) {
 		src, _ := fs.ReadFile(scripts.Policies, path.Join("policies", ent.Name()))
 		file := "jsrt/policies/" + ent.Name()
 		reg.RegisterNativeModule("jsrt/policies/"+name, func(vm *goja.Runtime, module *goja.Object) {
-			prg, err := goja.Compile(file, "(function(exports, require, module) {"+string(src)+"\n})", false)
+			prg, err := goja.Compile(file, policyWrapper+string(src)+"\n})", false)
 			if err != nil {
 				panic(vm.NewGoError(err))
 			}
@@ -98,7 +147,7 @@ func (e *Engine) schedHooks() sched.Hooks {
 	}
 	if fn := e.hooks["select"]; fn != nil {
 		h.Select = func(info sched.TaskInfo, cands []sched.Candidate) (string, error) {
-			v, err := e.callHook("select", fn, e.plain(info), e.plain(cands))
+			v, err := e.callHook("select", fn, e.infoObject(info), e.plain(cands))
 			if err != nil {
 				return "", err
 			}
@@ -123,7 +172,7 @@ func (e *Engine) schedHooks() sched.Hooks {
 func (e *Engine) priorityHook(fn goja.Callable, info sched.TaskInfo) (float64, error) {
 	var result float64
 	err := e.onLoop("priority", func() error {
-		task := e.plain(info).(*goja.Object)
+		task := e.infoObject(info)
 		v, err := e.guarded("priority", fn, task, e.plain(map[string]any{"failFast": e.failFast}))
 		if err != nil {
 			return err
@@ -149,7 +198,7 @@ func (e *Engine) priorityHook(fn goja.Callable, info sched.TaskInfo) (float64, e
 func (e *Engine) retryHook(fn goja.Callable, info sched.TaskInfo, r sched.Result) (bool, time.Duration, error) {
 	res := map[string]any{"exitCode": r.ExitCode, "signal": r.Signal, "timedOut": r.TimedOut,
 		"durationMs": float64(r.Duration) / float64(time.Millisecond), "error": errString(r.Err)}
-	v, err := e.callHook("retry", fn, e.plain(info), e.vm.ToValue(info.Attempt), e.plain(res))
+	v, err := e.callHook("retry", fn, e.infoObject(info), e.vm.ToValue(info.Attempt), e.plain(res))
 	if err != nil {
 		return false, 0, err
 	}
@@ -165,6 +214,30 @@ func (e *Engine) retryHook(fn goja.Callable, info sched.TaskInfo, r sched.Result
 		return retry, time.Duration(ms * float64(time.Millisecond)), nil
 	}
 	return false, 0, &PolicyError{Hook: "retry", Err: fmt.Errorf("must return true, false, a delay in ms or {retry, delayMs}, got %s", typeName(v))}
+}
+
+// infoObject builds the plain JS object a hook gets for a task, field by
+// field (a JSON round trip would cost several times more per call).
+func (e *Engine) infoObject(info sched.TaskInfo) *goja.Object {
+	o := e.vm.NewObject()
+	tags := make([]any, len(info.Tags))
+	for i, t := range info.Tags {
+		tags[i] = t
+	}
+	o.Set("name", info.Name)
+	o.Set("tags", e.vm.NewArray(tags...))
+	o.Set("priority", info.Priority)
+	o.Set("critical", info.Critical)
+	o.Set("blocking", info.Blocking)
+	o.Set("waitMs", info.WaitMs)
+	o.Set("weight", info.Weight)
+	o.Set("predictedMs", info.PredictedMs)
+	o.Set("confidence", info.Confidence)
+	o.Set("failureRate", info.FailureRate)
+	o.Set("attempt", info.Attempt)
+	o.Set("retries", info.Retries)
+	o.Set("pool", info.Pool)
+	return o
 }
 
 func errString(err error) string {
@@ -259,6 +332,8 @@ func (e *Engine) settled(name string, p *goja.Promise) (goja.Value, error) {
 		select {
 		case job := <-e.jobs:
 			job()
+		case <-e.nextTimer():
+			e.runDueTimers()
 		case <-time.After(time.Until(deadline)):
 		}
 	}

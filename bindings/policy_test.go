@@ -123,3 +123,27 @@ func TestUnknownHook(t *testing.T) {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// BenchmarkPriorityPolicyJS: one call of the shipped default priority
+// policy from Go on the loop goroutine, with the task object built for it.
+func BenchmarkPriorityPolicyJS(b *testing.B) {
+	e := newTestEngine()
+	prio, _ := goja.AssertFunction(require.Require(e.vm, "jsrt/policies/priority"))
+	ctx := e.plain(map[string]any{"failFast": false})
+	info := sched.TaskInfo{Name: "test:runtime/sched", Tags: []string{"test"}, Weight: 1234, Blocking: 3, Confidence: "high"}
+	b.Run("call", func(b *testing.B) {
+		task := e.infoObject(info)
+		for b.Loop() {
+			if _, err := prio(goja.Undefined(), task, ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("build+call", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := prio(goja.Undefined(), e.infoObject(info), ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

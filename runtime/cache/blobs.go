@@ -21,6 +21,25 @@ var ErrCorrupt = errors.New("cache blob missing or corrupt")
 // Contract: safe for concurrent use by goroutines and processes.
 type Blobs struct{ dir string }
 
+// NewBlobs returns a blob store keeping its files under dir.
+func NewBlobs(dir string) *Blobs { return &Blobs{dir: dir} }
+
+// Hasher computes the Digest of what is written to it, the same way blobs
+// and file states are named.
+type Hasher struct{ h *xxh3.Hasher }
+
+// NewHasher returns an empty Hasher.
+func NewHasher() *Hasher { return &Hasher{h: xxh3.New()} }
+
+// Write adds p; it never fails.
+func (h *Hasher) Write(p []byte) (int, error) { return h.h.Write(p) }
+
+// Digest is the digest of everything written so far.
+func (h *Hasher) Digest() Digest {
+	sum := h.h.Sum128().Bytes()
+	return Digest(hex.EncodeToString(sum[:]))
+}
+
 func (b *Blobs) path(d Digest) string {
 	return filepath.Join(b.dir, string(d[:2]), string(d))
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -119,10 +120,22 @@ func safeTarget(root, rel string) (string, error) {
 	return dst, nil
 }
 
-// restoreOne writes one output atomically: a temporary file (or link) in
-// the same directory, renamed over the destination. A rename replaces an
-// existing link itself, so nothing is ever written through one.
+// restoreOne writes one output from the blob store.
 func (c *Cache) restoreOne(root string, o Output) error {
+	return WriteOutput(root, o, func(w io.Writer) error {
+		_, err := c.blobs.CopyTo(w, o.Digest)
+		return err
+	})
+}
+
+// WriteOutput writes one output under root the way a cache hit restores it:
+// the path must stay inside root (also through links); a temporary file (or
+// link) in the same directory is renamed over the destination, so a rename
+// replaces an existing link itself and nothing is ever written through one;
+// a destination that already has o's mode and content is left alone.
+// content writes o's bytes to w and must verify them against o.Digest.
+// Remote execution (runtime/remote) restores a worker's outputs with it.
+func WriteOutput(root string, o Output, content func(w io.Writer) error) error {
 	dst, err := safeTarget(root, o.Path)
 	if err != nil {
 		return err
@@ -135,7 +148,7 @@ func (c *Cache) restoreOne(root string, o Output) error {
 		}
 		return os.Rename(tmp, dst)
 	}
-	if c.unchanged(dst, o) {
+	if unchanged(dst, o) {
 		return nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(dst), ".jsrt-restore-*")
@@ -143,7 +156,7 @@ func (c *Cache) restoreOne(root string, o Output) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	_, err = c.blobs.CopyTo(f, o.Digest)
+	err = content(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -158,7 +171,7 @@ func (c *Cache) restoreOne(root string, o Output) error {
 
 // unchanged: the destination is already a regular file with the same mode
 // and content, so restoring it would change nothing.
-func (c *Cache) unchanged(dst string, o Output) bool {
+func unchanged(dst string, o Output) bool {
 	fi, err := os.Lstat(dst)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != o.Size || fi.Mode().Perm() != o.Mode.Perm() {
 		return false

@@ -72,7 +72,11 @@ func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sche
 	if err := r.expand(&run, before); err != nil {
 		return sched.Result{Start: start, ExitCode: -1, Err: err}
 	}
-	res, offset := r.local.run(ctx, &run, attempt)
+	id := identity{inputs: before.manifest.Inputs} // for a remote attempt
+	if cacheable {
+		id.key = before.key
+	}
+	res, offset := r.local.run(ctx, &run, attempt, id)
 	res.Key = string(before.key)
 	if !res.OK() {
 		return res

@@ -65,7 +65,14 @@ type RunOptions struct {
 	FailFast    bool
 	Order       string // "critical" (default) or "fifo"
 	Speculate   bool   // run ahead what history says is usually asked for next
-	Now         func() time.Time
+	// Optimize, when set, adapts parallelism to the machine while the run
+	// goes on (never for dry runs).
+	Optimize *Optimize
+	Now      func() time.Time
+	// Remote, when set, runs attempts on workers (see Remote); logs,
+	// history, cache and display treat them as local attempts. nil: every
+	// attempt runs here.
+	Remote Remote
 }
 
 // Result is a finished run: the scheduler's report plus its run id.
@@ -118,13 +125,19 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
+	optSched, stopSampling, err := startOptimizer(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
 	obs := opt.Display
 	rec := newRecorder(opt.History, runID, obs)
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
 		Jobs: opt.Jobs, Pools: ws.Pools, KeepGoing: opt.KeepGoing,
 		Runner: runner, Observer: rec, Predict: predict, Hooks: opt.Hooks,
 		FailFast: opt.FailFast, Order: opt.Order, Speculate: ahead, Now: now,
+		Optimizer: optSched.ctrl, Samples: optSched.samples, Parallelism: optSched.hook,
 	})
+	stopSampling()
 	if rerr := rec.close(); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -189,8 +202,11 @@ func predictor(h *history.History, g *graph.Graph, failFast bool) (func(*graph.T
 	like := similar(g, est)
 	return func(t *graph.Task) sched.Prediction {
 		var p sched.Prediction
-		if d, ok := est[t.Name]; ok {
-			p = sched.Prediction{Ms: ms(d), Confidence: "low"}
+		if e, ok := est[t.Name]; ok {
+			p = sched.Prediction{Ms: ms(e.Duration), PeakRSS: e.PeakRSS, Confidence: "low"}
+			if e.Samples > 10 {
+				p.Confidence = "high"
+			}
 		} else if d, ok := like(t); ok {
 			p = sched.Prediction{Ms: ms(d), Confidence: "low"}
 		}
@@ -206,15 +222,15 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // similar estimates a task never seen from tasks with the same command
 // prefix (first two words) or a tag in common.
-func similar(g *graph.Graph, est map[string]time.Duration) func(*graph.Task) (time.Duration, bool) {
+func similar(g *graph.Graph, est map[string]history.Estimate) func(*graph.Task) (time.Duration, bool) {
 	byKey := map[string][]time.Duration{}
 	for _, t := range g.Tasks() {
-		d, ok := est[t.Name]
+		e, ok := est[t.Name]
 		if !ok {
 			continue
 		}
 		for _, k := range likeKeys(t) {
-			byKey[k] = append(byKey[k], d)
+			byKey[k] = append(byKey[k], e.Duration)
 		}
 	}
 	return func(t *graph.Task) (time.Duration, bool) {

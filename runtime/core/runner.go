@@ -22,13 +22,14 @@ type localRunner struct {
 }
 
 func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
-	res, _ := r.run(ctx, t, attempt)
+	res, _ := r.run(ctx, t, attempt, identity{})
 	return res
 }
 
 // run runs one attempt and also returns where its output starts in the
-// task's log file (retries append to it).
-func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int) (sched.Result, int64) {
+// task's log file (retries append to it). id is what the cache knows of
+// the attempt (zero without a cache); only a remote attempt uses it.
+func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id identity) (sched.Result, int64) {
 	out := r.opt.Display.Output(t, attempt)
 	if sched.IsSpeculative(ctx) {
 		out.Close()
@@ -48,6 +49,11 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int) (sche
 		}
 		w = io.MultiWriter(log, out)
 	}
+	// --- remote execution (see remote.go): a worker runs the attempt.
+	if r.opt.Remote != nil && r.opt.Remote.Takes(t) {
+		return r.runRemote(ctx, t, attempt, id, w), offset
+	}
+	// ---
 	spec := exec.Spec{
 		Shell: t.Shell, Argv: t.Argv, Dir: filepath.Join(r.ws.Root, t.Cwd), Env: r.opt.Env,
 		Timeout: t.Timeout, Output: w, Kill: r.opt.Kill,

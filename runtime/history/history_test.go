@@ -380,7 +380,7 @@ func TestEstimatesFollowSuccessfulRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 0.3*200 + 0.7*100 = 130 ms, the same as Predict's EWMA.
-	if len(est) != 1 || est["a"] != 130*time.Millisecond || h.Predict("a").EWMA != est["a"] {
+	if len(est) != 1 || est["a"].Duration != 130*time.Millisecond || h.Predict("a").EWMA != est["a"].Duration || est["a"].Samples != 2 {
 		t.Fatalf("estimates %v, predict %v", est, h.Predict("a").EWMA)
 	}
 }

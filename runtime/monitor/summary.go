@@ -46,6 +46,7 @@ type Summary struct {
 	Counts      map[string]int         `json:"counts"`
 	Order       []string               `json:"order"` // tasks in topological order
 	Ahead       Ahead                  `json:"ahead"`
+	Metrics     *Metrics               `json:"metrics,omitempty"` // the seed's metrics, from the run's timeline
 	Tasks       map[string]TaskSummary `json:"tasks"`
 }
 

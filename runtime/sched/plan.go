@@ -77,7 +77,7 @@ func (p *plan) initial() []*graph.Task {
 // next pops the highest-priority ready task that a free slot can take, with
 // the pool it will run in, or nil. Tasks whose pools are full stay queued.
 // choose picks among a task's pools that have a free slot.
-func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error)) (*graph.Task, string, error) {
+func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error), admit func(*graph.Task) bool) (*graph.Task, string, error) {
 	if p.stopping || p.running >= p.jobs {
 		return nil, "", nil
 	}
@@ -91,6 +91,10 @@ func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error)) (*gra
 		it := heap.Pop(&p.ready).(readyItem)
 		if p.spec[it.t.ID] && p.wantedLeft == 0 {
 			continue // the run is over: nothing more runs ahead
+		}
+		if !admit(it.t) {
+			held = append(held, it) // its memory would not fit now
+			continue
 		}
 		names := pools(it.t)
 		if len(names) == 0 {

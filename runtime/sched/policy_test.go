@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/optimize"
 )
 
 func TestDefaultPriorityLayers(t *testing.T) {
@@ -251,5 +252,85 @@ func TestSpeculationRunsAheadAndYields(t *testing.T) {
 	sort.Strings(first) // started together: their goroutines race
 	if !reflect.DeepEqual(first, []string{"a", "s"}) || !r.spec["s"] || r.spec["a"] {
 		t.Fatalf("started %v (speculative: %v)", r.started, r.spec)
+	}
+}
+
+// optObserver records the optimizer's events.
+type optObserver struct {
+	mu      sync.Mutex
+	changes []optimize.Event
+	held    []string
+}
+
+func (*optObserver) Started(*graph.Task, int)                {}
+func (*optObserver) Finished(*graph.Task, int, Result, bool) {}
+func (*optObserver) Skipped(*graph.Task, string)             {}
+func (*optObserver) Sampled(optimize.Sample, int)            {}
+func (o *optObserver) Changed(e optimize.Event) {
+	o.mu.Lock()
+	o.changes = append(o.changes, e)
+	o.mu.Unlock()
+}
+func (o *optObserver) Held(t *graph.Task, reason string) {
+	o.mu.Lock()
+	o.held = append(o.held, t.Name)
+	o.mu.Unlock()
+}
+
+// A saturated CPU lowers the number of slots: with 4 slots busy and 2
+// tasks waiting, 95 % CPU samples bring the run from 4 slots to 3 (an event
+// with its reason), and the run still completes.
+func TestOptimizerLowersParallelism(t *testing.T) {
+	t.Parallel()
+	g := mkGraph(t, "a", "b", "c", "d", "e", "f")
+	r := &gatedRunner{gates: map[string]chan struct{}{}}
+	samples := make(chan optimize.Sample, 1)
+	ctrl := optimize.NewController(optimize.DefaultRule(), 1, 4)
+	obs := &optObserver{}
+	done := make(chan *Report)
+	go func() {
+		rep, _ := Run(context.Background(), g, g.Names(), Options{Jobs: 4, Runner: r, Observer: obs, Optimizer: ctrl, Samples: samples})
+		done <- rep
+	}()
+	waitStarted := func(n int) {
+		for {
+			r.mu.Lock()
+			k := len(r.started)
+			r.mu.Unlock()
+			if k >= n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitStarted(4)
+	// The rule waits for its cooldown after the first sample: send two,
+	// the second past the cooldown.
+	base := time.Unix(1_700_000_000, 0)
+	samples <- optimize.Sample{Time: base, CPUPercent: 95, MemUsedPercent: 10, CPUs: 2}
+	for {
+		obs.mu.Lock()
+		n := len(obs.changes)
+		obs.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		select {
+		case samples <- optimize.Sample{Time: base.Add(time.Minute), CPUPercent: 95, MemUsedPercent: 10, CPUs: 2}:
+		default:
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if e := obs.changes[0]; e.From != 4 || e.To != 3 {
+		t.Fatalf("change %+v, want 4 -> 3", e)
+	}
+	for _, n := range []string{"a", "b", "c", "d"} {
+		close(r.gate(n))
+	}
+	waitStarted(6)
+	close(r.gate("e"))
+	close(r.gate("f"))
+	if rep := <-done; !rep.OK() {
+		t.Fatalf("%v", statuses(rep))
 	}
 }

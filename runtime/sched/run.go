@@ -71,14 +71,15 @@ type loop struct {
 	cancel  context.CancelFunc
 	err     error // a policy failed
 
+	held       map[int]bool               // tasks already reported as held for memory
 	specCancel map[int]context.CancelFunc // running speculative attempts
 	specOrder  []int                      // their start order, to stop the newest first
 }
 
 func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
-		specCancel: map[int]context.CancelFunc{},
-		obs:        opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
+		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{},
+		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
 		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
 		l.obs = nopObserver{}
@@ -131,6 +132,8 @@ func (l *loop) run(parent context.Context) {
 		case <-tick.C:
 			l.checkOverruns()
 			l.age(l.now())
+		case smp := <-l.opt.Samples:
+			l.sampled(smp)
 		case <-cancelled:
 			cancelled = nil // running attempts see ctx themselves
 			l.stopped = true
@@ -142,7 +145,7 @@ func (l *loop) run(parent context.Context) {
 // fill starts ready tasks while slots are free.
 func (l *loop) fill(ctx context.Context) {
 	for {
-		t, pool, err := l.plan.next(l.choose)
+		t, pool, err := l.plan.next(l.choose, l.admit)
 		if err != nil {
 			l.failPolicy(err)
 			return
@@ -315,6 +318,9 @@ func (l *loop) reap(f finished) {
 	if l.plan.spec[f.t.ID] {
 		l.reapSpeculative(f, r)
 		return
+	}
+	if c := l.opt.Optimizer; c != nil && !f.res.Cached && !f.res.Interrupted {
+		c.Finished(f.res.OK())
 	}
 	if f.res.OK() {
 		l.obs.Finished(f.t, f.attempt, f.res, false)

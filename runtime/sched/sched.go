@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/optimize"
 )
 
 // Status is what became of a task in a run.
@@ -110,6 +111,15 @@ type SpecObserver interface {
 	SpeculationDone(t *graph.Task, r Result)
 }
 
+// OptimizeObserver is what an Observer may implement to hear the
+// optimizer: each machine sample, each change of parallelism, and each task
+// held back because its memory would not fit (once per task).
+type OptimizeObserver interface {
+	Sampled(s optimize.Sample, jobs int)
+	Changed(e optimize.Event)
+	Held(t *graph.Task, reason string)
+}
+
 // Observer hears about progress. All methods are called from the loop
 // goroutine, in order; they must not block for long.
 type Observer interface {
@@ -141,6 +151,13 @@ type Options struct {
 	// run's outcome (Report.Speculated); a Runner can tell them by
 	// IsSpeculative(ctx).
 	Speculate []string
+	// Optimizer, when set, changes the number of slots (between its bounds,
+	// Jobs being the upper) from the machine samples on Samples, and holds a
+	// task whose predicted peak RSS would not fit. Parallelism, when set,
+	// replaces its rule (the JS hook); an error from it stops the run.
+	Optimizer   *optimize.Controller
+	Samples     <-chan optimize.Sample
+	Parallelism func(optimize.Sample, optimize.State) (optimize.Verdict, error)
 	// Tick is how often running tasks are checked against their predictions
 	// (0: 250ms); an overrun makes the remaining weights be recomputed.
 	Tick time.Duration

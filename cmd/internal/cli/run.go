@@ -28,6 +28,12 @@ type runFlags struct {
 	order     string
 	policyTO  time.Duration
 	noAhead   bool
+
+	minJobs     int
+	sampleEvery time.Duration
+	fixedJobs   bool
+	profile     string
+	report      string
 }
 
 func runCmd(env *Env, args []string) int {
@@ -45,6 +51,11 @@ func runCmd(env *Env, args []string) int {
 	fs.BoolVar(&f.explain, "explain", false, "say why each task hit or missed the cache")
 	fs.BoolVar(&f.failFast, "fail-fast", false, "start first the ready tasks most likely to fail (from history)")
 	fs.StringVar(&f.order, "order", "critical", "order of ready tasks: critical (priority policy, critical path) or fifo")
+	fs.IntVar(&f.minJobs, "min-j", 1, "the optimizer never goes below `N` tasks at once")
+	fs.DurationVar(&f.sampleEvery, "sample-every", 500*time.Millisecond, "how often the optimizer samples CPU, memory, load and disk")
+	fs.BoolVar(&f.fixedJobs, "fixed-j", false, "keep -j fixed: no resource-aware changes of parallelism")
+	fs.StringVar(&f.profile, "profile", "", "write a Chrome trace-event `FILE` of the run (opens in Perfetto or chrome://tracing)")
+	fs.StringVar(&f.report, "report", "", "write a self-contained HTML report of the run to `FILE`")
 	fs.BoolVar(&f.noAhead, "no-speculate", false, "do not run ahead the tasks history says are usually asked for next")
 	fs.DurationVar(&f.policyTO, "policy-timeout", 100*time.Millisecond, "how long one call of a JS policy hook may run")
 	fs.StringVar(&f.cacheMax, "cache-max", "2GiB", "after the run, evict least recently used cache entries above this `SIZE`")
@@ -68,6 +79,14 @@ func runCmd(env *Env, args []string) int {
 	}
 	if f.order != "critical" && f.order != "fifo" {
 		errorf(env, "run: --order must be critical or fifo, got %q", f.order)
+		return ExitUsage
+	}
+	if f.minJobs < 1 || f.minJobs > f.jobs {
+		errorf(env, "run: --min-j must be between 1 and -j (%d), got %d", f.jobs, f.minJobs)
+		return ExitUsage
+	}
+	if f.sampleEvery < 50*time.Millisecond {
+		errorf(env, "run: --sample-every must be at least 50ms, got %s", f.sampleEvery)
 		return ExitUsage
 	}
 	if f.policyTO <= 0 {

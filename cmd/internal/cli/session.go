@@ -98,6 +98,37 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	if err != nil {
 		return nil, err
 	}
+	out, color := s.output()
+	disp := monitor.NewLines(out, s.mode, color, dry)
+	disp.SetTotal(len(tasks))
+	now := s.env.Now
+	rec := monitor.NewRecorder("", now(), s.jobs(req), tasks, now)
+	opt := s.options(ws, req, targets, newObserved(disp, rec), dry, stateDir)
+	if s.flags.explain && !dry {
+		s.explainAll(out, ws, tasks)
+	}
+	res, err := core.Run(ctx, ws, opt)
+	if err != nil {
+		return nil, err
+	}
+	sum := monitor.Summarize(res.RunID, res.Report)
+	sum.DryRun = dry
+	if !dry {
+		s.collect(res, ws)
+		tl := rec.Timeline()
+		tl.RunID, tl.Wall = res.RunID, res.Wall
+		m := monitor.Measure(tl)
+		sum.Metrics = &m
+		if err := s.writeProfiles(tl, tasks); err != nil {
+			return nil, err
+		}
+	}
+	s.printEnd(out, res, sum, opt.LogDir, color, dry)
+	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
+}
+
+// output is where task output and the summary go, and whether in colour.
+func (s *session) output() (io.Writer, bool) {
 	out := s.env.Stdout
 	if s.flags.json {
 		out = s.env.Stderr
@@ -106,43 +137,34 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 		out = io.Discard
 	}
 	color := s.env.IsTerminal && !s.flags.json && s.env.getenv("NO_COLOR") == "" && s.env.getenv("TERM") != "dumb"
-	disp := monitor.NewLines(out, s.mode, color, dry)
-	disp.SetTotal(len(tasks))
-	opt := core.RunOptions{
-		Targets: targets, Jobs: s.flags.jobs, KeepGoing: s.flags.keepGoing || req.KeepGoing, DryRun: dry,
-		Display: disp, History: s.hist, Env: s.env.Environ, Kill: s.kill, Now: s.env.Now,
-	}
-	if req.Jobs > 0 {
-		opt.Jobs = req.Jobs
-	}
-	opt.Hooks, opt.FailFast, opt.Order = req.Hooks, s.flags.failFast, s.flags.order
-	if dry {
-		opt.History = nil // never write; order from what was read is still used below
-	} else {
-		opt.LogDir = filepath.Join(stateDir, "logs")
-		opt.Caching = &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}
-		opt.Tracker = s.tracker
-		opt.Speculate = !s.flags.noAhead
-		if s.flags.explain {
-			s.explainAll(out, ws, tasks)
-		}
-	}
-	res, err := core.Run(ctx, ws, s.withReadOnlyPredictions(opt, dry))
-	if err != nil {
-		return nil, err
-	}
-	sum := monitor.Summarize(res.RunID, res.Report)
-	sum.DryRun = dry
-	if !dry {
-		s.collect(res, ws)
-	}
-	s.printEnd(out, res, sum, opt.LogDir, color, dry)
-	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
+	return out, color
 }
 
-func (s *session) withReadOnlyPredictions(opt core.RunOptions, dry bool) core.RunOptions {
-	if dry && s.hist != nil {
+func (s *session) jobs(req bindings.RunRequest) int {
+	if req.Jobs > 0 {
+		return req.Jobs
+	}
+	return s.flags.jobs
+}
+
+// options builds the core's options for one run.
+func (s *session) options(ws *core.Workspace, req bindings.RunRequest, targets []string, disp core.Display, dry bool, stateDir string) core.RunOptions {
+	opt := core.RunOptions{
+		Targets: targets, Jobs: s.jobs(req), KeepGoing: s.flags.keepGoing || req.KeepGoing, DryRun: dry,
+		Display: disp, History: s.hist, Env: s.env.Environ, Kill: s.kill, Now: s.env.Now,
+		Hooks: req.Hooks, FailFast: s.flags.failFast, Order: s.flags.order,
+	}
+	if dry {
+		opt.History = nil // never write; the order still uses what was read
 		opt.Predictions = s.hist
+		return opt
+	}
+	opt.LogDir = filepath.Join(stateDir, "logs")
+	opt.Caching = &core.Caching{Cache: s.cache, Index: s.index, NoCache: s.flags.noCache}
+	opt.Tracker = s.tracker
+	opt.Speculate = !s.flags.noAhead
+	if !s.flags.fixedJobs {
+		opt.Optimize = &core.Optimize{MinJobs: s.flags.minJobs, Interval: s.flags.sampleEvery, Hook: req.Parallelism}
 	}
 	return opt
 }

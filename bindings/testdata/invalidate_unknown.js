@@ -1,0 +1,3 @@
+const { cache } = require("jsrt");
+task("build", { cmd: "go build" });
+cache.invalidate("biuld");

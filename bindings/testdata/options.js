@@ -1,0 +1,30 @@
+// One way to define a task per case; args[0] picks the case.
+const { args } = require("jsrt");
+const cases = {
+  "unknown option": () => task("test", { cmd: "go test", dep: ["lint"] }),
+  "unknown option, no suggestion": () => task("a", { cmd: "make", colour: "red" }),
+  "misspelt timeout": () => task("a", { cmd: "make", timout: "5s" }),
+  "retries string": () => task("a", { cmd: "make", retries: "two" }),
+  "retries fraction": () => task("a", { cmd: "make", retries: 1.5 }),
+  "retries negative": () => task("a", { cmd: "make", retries: -1 }),
+  "timeout parsecs": () => task("a", { cmd: "make", timeout: "5 parsecs" }),
+  "timeout zero": () => task("a", { cmd: "make", timeout: 0 }),
+  "timeout negative string": () => task("a", { cmd: "make", timeout: "-5s" }),
+  "no options": () => task("a"),
+  "no cmd": () => task("a", { deps: [] }),
+  "empty cmd": () => task("a", { cmd: "  " }),
+  "cmd number": () => task("a", { cmd: 5 }),
+  "cmd array with number": () => task("a", { cmd: ["echo", 1] }),
+  "cmd empty array": () => task("a", { cmd: [] }),
+  "deps string": () => task("a", { cmd: "make", deps: "b" }),
+  "critical string": () => task("a", { cmd: "make", critical: "yes" }),
+  "cache number": () => task("a", { cmd: "make", cache: 0 }),
+  "cwd outside": () => task("a", { cmd: "make", cwd: "../elsewhere" }),
+  "input outside": () => task("a", { cmd: "make", inputs: ["src/**", "../secrets/*"] }),
+  "output absolute": () => task("a", { cmd: "make", outputs: ["/tmp/out"] }),
+  "pool number": () => task("a", { cmd: "make", pool: 2 }),
+  "cacheKey number": () => task("a", { cmd: "make", cacheKey: 5 }),
+  "name empty": () => task("", { cmd: "make" }),
+  "defined twice": () => { task("a", { cmd: "make" }); task("a", { cmd: "make" }); },
+};
+cases[args[0]]();

@@ -1,0 +1,1 @@
+exports.quote = (s) => "'" + s + "'";

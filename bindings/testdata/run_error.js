@@ -1,0 +1,3 @@
+// run() rejects with the RunFunc's error.
+task("build", { cmd: "make" });
+await run("biuld");

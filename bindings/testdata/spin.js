@@ -1,0 +1,2 @@
+task("lint", { cmd: "eslint ." });
+for (;;) {}

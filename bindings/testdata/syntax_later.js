@@ -1,0 +1,3 @@
+task("lint", { cmd: "eslint ." });
+
+task("test", { cmd: "go test", deps: ["lint"] ]});

@@ -1,0 +1,4 @@
+function define() {
+  task("lint", { cmd: "eslint ." });
+
+define();

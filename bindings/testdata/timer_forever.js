@@ -1,0 +1,1 @@
+setTimeout(() => console.log("never"), 3600 * 1000);
