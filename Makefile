@@ -4,7 +4,7 @@ BIN     := bin/jsrt-script
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/jsrt-script/jsrt-script/cmd/internal/cli.Version=$(VERSION)
 # Concurrent packages are tested with the race detector too.
-RACE_PKGS := ./runtime/... ./bindings/... ./store/...
+RACE_PKGS := ./runtime/... ./bindings/... ./store/... ./repl/...
 
 .PHONY: build test test-race lint bench demo golden clean
 

@@ -147,7 +147,13 @@ func (e *Engine) Load(ctx context.Context, file string) error {
 	}
 	e.file = file
 	e.ws = core.NewWorkspace(filepath.Dir(abs))
-	prg, wrapLen, err := compile(file, string(src))
+	code := string(src)
+	if IsTypeScript(file) { // compiled to JavaScript with a source map: typescript.go
+		if code, err = transpile(file, abs); err != nil {
+			return err
+		}
+	}
+	prg, wrapLen, err := compile(file, code)
 	if err != nil {
 		return err
 	}
@@ -174,9 +180,13 @@ const syncWrapper = "(function(exports, require, module, __filename, __dirname) 
 // and reports syntax errors with file:line:column. It returns the length of
 // the wrapper on line 1.
 func compile(file, src string) (*goja.Program, int, error) {
-	if ast, err := parser.ParseFile(nil, file, syncWrapper+src+"\n})", 0); err == nil {
-		prg, err := goja.CompileAST(ast, false)
-		return prg, len(syncWrapper), err
+	// Only a file that never says "await" takes the plain wrapper: in one,
+	// "await (x)(y)" would parse there as a call of a function named await.
+	if !strings.Contains(src, "await") {
+		if ast, err := parser.ParseFile(nil, file, syncWrapper+src+"\n})", 0); err == nil {
+			prg, err := goja.CompileAST(ast, false)
+			return prg, len(syncWrapper), err
+		}
 	}
 	ast, err := parser.ParseFile(nil, file, wrapper+src+"\n})", 0)
 	if err != nil {
@@ -245,20 +255,21 @@ func (e *Engine) serve(ctx context.Context, first func() (goja.Value, error)) er
 		e.pending++
 		e.whenSettled(p, func(err error) { failure = err })
 	}
+	cancelled := ctx.Done()
 	for e.pending > 0 {
 		if ctx.Err() != nil {
 			e.stopTimers()
 			if e.inflight == 0 {
 				return ctx.Err()
 			}
+			cancelled = nil // wait for the runs in flight to report back
 		}
 		select {
 		case job := <-e.jobs:
 			job()
 		case <-e.nextTimer():
 			e.runDueTimers()
-		case <-ctx.Done():
-			continue
+		case <-cancelled:
 		}
 		if err := e.takeRejection(); err != nil && failure == nil {
 			failure = err

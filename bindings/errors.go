@@ -169,6 +169,9 @@ const (
 )
 
 func (e *Engine) fix(f Frame) Frame {
+	if IsTypeScript(f.File) {
+		return fixTS(f) // positions from the source map: typescript.go
+	}
 	if f.Line != 1 {
 		return f
 	}

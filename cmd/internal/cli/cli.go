@@ -66,6 +66,9 @@ func commands() []command {
 		{"history", "show recorded runs and task predictions", historyCmd},
 		{"cache", "cache stats, gc (evict to a size) or clear [TASK...]", cacheCmd},
 		{"explain", "say why tasks would hit or miss the cache", explainCmd},
+		{"repl", "interactive JavaScript with the jsrt API and a strategy's tasks", replCmd},
+		{"types", "write jsrt.d.ts, the TypeScript declarations of the jsrt API", typesCmd},
+		{"init", "write a starter strategy for the project in this directory", initCmd},
 	}
 }
 

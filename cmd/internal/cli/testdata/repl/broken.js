@@ -1,0 +1,2 @@
+task("half", { cmd: "true" });
+throw new Error("broken strategy");

@@ -1,0 +1,3 @@
+export function label(s: string): string {
+  return `[${s}]`;
+}

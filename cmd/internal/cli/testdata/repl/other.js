@@ -1,0 +1,1 @@
+task("lint", { cmd: "echo linting" });
