@@ -28,3 +28,15 @@ echo "== 10000-task layered graph: load and validate (graph command), peak RSS"
 go run ./bench/gen -family layered -n 10000 -out "$work/big"
 (cd "$work/big" && hyperfine -N -w 2 -r 10 "$bin graph strategy.js --format text" &&
   /usr/bin/time -f "peak RSS %M KiB, %e s" "$bin" graph strategy.js --format text >/dev/null)
+
+echo "== fully cached run of 1000 tasks (each with an input file)"
+go run ./bench/gen -family flat -n 1000 -inputs -out "$work/cached"
+(cd "$work/cached" && "$bin" run strategy.js --output quiet >/dev/null && sleep 2.1 &&
+  hyperfine -N -w 2 -r 10 "$bin run strategy.js --output quiet")
+
+echo "== no-op check of 10 000 unchanged input files (one task)"
+mkdir -p "$work/files/src"
+for d in $(seq 0 99); do mkdir -p "$work/files/src/d$d"; for f in $(seq 0 99); do echo "$d/$f" > "$work/files/src/d$d/f$f.c"; done; done
+echo 'task("check", { cmd: "true", inputs: ["src/**/*.c"] });' > "$work/files/strategy.js"
+(cd "$work/files" && "$bin" run strategy.js --output quiet >/dev/null && sleep 2.1 &&
+  hyperfine -N -w 2 -r 10 "$bin run strategy.js --output quiet")

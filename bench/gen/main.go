@@ -21,13 +21,14 @@ import (
 
 func main() {
 	family := flag.String("family", "flat", "graph family: flat or layered")
+	inputs := flag.Bool("inputs", false, "give each task an input file of its own (src/tN.txt), so results can be cached")
 	n := flag.Int("n", 1000, "number of tasks")
 	seed := flag.Uint64("seed", 1, "random seed (layered)")
 	out := flag.String("out", ".", "output directory")
 	flag.Parse()
 	deps, err := build(*family, *n, *seed)
 	if err == nil {
-		err = write(*out, deps)
+		err = write(*out, deps, *inputs)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
@@ -57,9 +58,16 @@ func build(family string, n int, seed uint64) ([][]int, error) {
 	return deps, nil
 }
 
-func write(dir string, deps [][]int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func write(dir string, deps [][]int, inputs bool) error {
+	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
 		return err
+	}
+	if inputs {
+		for i := range deps {
+			if err := os.WriteFile(filepath.Join(dir, "src", fmt.Sprintf("t%d.txt", i)), []byte(fmt.Sprint(i)), 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	return errorsJoin(
 		writeFile(filepath.Join(dir, "strategy.js"), func(w *bufio.Writer) {
@@ -68,7 +76,11 @@ func write(dir string, deps [][]int) error {
 				for k, d := range ds {
 					names[k] = fmt.Sprintf("%q", fmt.Sprintf("t%d", d))
 				}
-				fmt.Fprintf(w, "task(\"t%d\", { cmd: \"true\", deps: [%s] });\n", i, strings.Join(names, ", "))
+				in := ""
+				if inputs {
+					in = fmt.Sprintf(", inputs: [\"src/t%d.txt\"]", i)
+				}
+				fmt.Fprintf(w, "task(\"t%d\", { cmd: \"true\", deps: [%s]%s });\n", i, strings.Join(names, ", "), in)
 			}
 		}),
 		writeFile(filepath.Join(dir, "Makefile"), func(w *bufio.Writer) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -102,11 +103,8 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	}
 	out := r.opt.Display.Output(t, 1)
 	defer out.Close()
-	log, err := openLog(r.opt.LogDir, t.Name, 1)
-	if err != nil {
-		return sched.Result{Start: start, ExitCode: -1, Err: err}, true
-	}
-	defer log.Close()
+	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1}
+	defer log.close()
 	r.notice(t, fmt.Sprintf("cache hit: replaying the output of a %s run and restoring %d output(s)", e.Duration.Round(time.Millisecond), len(e.Outputs)))
 	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {
 		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
@@ -132,12 +130,14 @@ func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Re
 		return nil
 	}
 	if r.cacheable(t) {
-		log, err := os.Open(LogPath(r.opt.LogDir, t.Name))
-		if err != nil {
-			return err
-		}
-		defer log.Close()
-		if _, err := log.Seek(offset, io.SeekStart); err != nil {
+		var log io.Reader = strings.NewReader("") // printed nothing: no log file
+		if f, err := os.Open(LogPath(r.opt.LogDir, t.Name)); err == nil {
+			defer f.Close()
+			if _, err := f.Seek(offset, io.SeekStart); err != nil {
+				return err
+			}
+			log = f
+		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		err = r.opt.Caching.Cache.Save(cache.SaveRequest{Task: t.Name, Key: before.key, Root: r.ws.Root, Log: log,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/exec"
@@ -29,7 +30,7 @@ func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched
 // run runs one attempt and also returns where its output starts in the
 // task's log file (retries append to it). id is what the cache knows of
 // the attempt (zero without a cache); only a remote attempt uses it.
-func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id identity) (sched.Result, int64) {
+func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id identity) (_ sched.Result, offset int64) {
 	out := r.opt.Display.Output(t, attempt)
 	if sched.IsSpeculative(ctx) {
 		out.Close()
@@ -37,16 +38,9 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 	}
 	defer out.Close()
 	var w io.Writer = out
-	var offset int64
 	if r.opt.LogDir != "" {
-		log, err := openLog(r.opt.LogDir, t.Name, attempt)
-		if err != nil {
-			return sched.Result{ExitCode: -1, Err: err}, 0
-		}
-		defer log.Close()
-		if offset, err = log.Seek(0, io.SeekEnd); err != nil {
-			return sched.Result{ExitCode: -1, Err: err}, 0
-		}
+		log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: attempt}
+		defer func() { offset = log.close() }()
 		w = io.MultiWriter(log, out)
 	}
 	// --- remote execution (see remote.go): a worker runs the attempt.
@@ -70,6 +64,48 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 	res := exec.Run(ctx, spec)
 	return sched.Result{Start: res.Start, Duration: res.Duration, ExitCode: res.ExitCode, Signal: res.Signal,
 		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}, offset
+}
+
+// lazyLog is a task's log file, created on the first byte of output: most
+// tasks of a big run print nothing, and creating a file is the dearest
+// thing a run does per task on some filesystems. The first attempt
+// replaces the previous run's log (or removes it, when the attempt prints
+// nothing); retries append.
+type lazyLog struct {
+	path    string
+	attempt int
+	f       *os.File
+	offset  int64
+	err     error
+}
+
+func (l *lazyLog) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		l.f, l.err = openLog(filepath.Dir(l.path), filepath.Base(strings.TrimSuffix(l.path, ".log")), l.attempt)
+		if l.err == nil {
+			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
+		}
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+// close closes the file and returns where this attempt's output starts.
+func (l *lazyLog) close() int64 {
+	if l.f != nil {
+		l.f.Close()
+		return l.offset
+	}
+	if l.attempt == 1 {
+		os.Remove(l.path) // the previous run's output is not this one's
+		return 0
+	}
+	if fi, err := os.Stat(l.path); err == nil {
+		return fi.Size()
+	}
+	return 0
 }
 
 // openLog truncates the log on a task's first attempt and appends on retries.

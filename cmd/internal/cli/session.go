@@ -335,6 +335,9 @@ func withDependents(g *graph.Graph, names []string) []string {
 }
 
 func (s *session) close() {
+	if s.tracker != nil {
+		s.tracker.Close()
+	}
 	if s.db != nil {
 		if err := s.db.Close(); err != nil {
 			errorf(s.env, "closing state: %v", err)
