@@ -64,6 +64,7 @@ func commands() []command {
 		{"run", "run tasks of a strategy in parallel", runCmd},
 		{"graph", "print the task graph (dot, mermaid or json)", graphCmd},
 		{"history", "show recorded runs and task predictions", historyCmd},
+		{"report", "analyse a run: efficiency, critical path, recommendations, next run", reportCmd},
 		{"cache", "cache stats, gc (evict to a size) or clear [TASK...]", cacheCmd},
 		{"explain", "say why tasks would hit or miss the cache", explainCmd},
 		{"repl", "interactive JavaScript with the jsrt API and a strategy's tasks", replCmd},

@@ -24,6 +24,7 @@ type runFlags struct {
 	explain   bool
 	cacheMax  string
 	maxSet    bool // --cache-max was given: it wins over the strategy's cache.maxSize
+	live      bool // stdout is a terminal and --output was not given: the live view
 	failFast  bool
 	order     string
 	policyTO  time.Duration
@@ -63,7 +64,12 @@ func runCmd(env *Env, args []string) int {
 	if !ok {
 		return code
 	}
-	fs.Visit(func(fl *flag.Flag) { f.maxSet = f.maxSet || fl.Name == "cache-max" })
+	outputSet := false
+	fs.Visit(func(fl *flag.Flag) {
+		f.maxSet = f.maxSet || fl.Name == "cache-max"
+		outputSet = outputSet || fl.Name == "output"
+	})
+	f.live = env.IsTerminal && !outputSet && !f.json && env.getenv("TERM") != "dumb"
 	if len(pos) == 0 {
 		errorf(env, "run: which strategy? usage: jsrt-script run STRATEGY.js [TARGET...]")
 		return ExitUsage

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/jsrt-script/jsrt-script/bindings"
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
@@ -107,7 +108,15 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	if s.flags.explain && !dry {
 		s.explainAll(out, ws, tasks)
 	}
+	live := s.liveView(out, color, dry, len(tasks))
+	if live != nil {
+		defer live.Close()
+		opt.Display = newObserved(live, rec)
+	}
 	res, err := core.Run(ctx, ws, opt)
+	if live != nil {
+		live.Close() // erase the block before the summary or an error is printed
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -377,4 +386,19 @@ func printExplanations(w io.Writer, exps []core.Explanation) {
 			fmt.Fprintf(w, "[%s] explain: miss: %s\n", ex.Task, r)
 		}
 	}
+}
+
+// liveView is the live terminal view of a run, or nil for plain lines.
+func (s *session) liveView(out io.Writer, color, dry bool, total int) *monitor.Live {
+	if !s.flags.live || dry || s.silent {
+		return nil
+	}
+	var predict func(string) (float64, bool)
+	if est, err := s.hist.Estimates(); err == nil {
+		predict = func(task string) (float64, bool) {
+			e, ok := est[task]
+			return float64(e.Duration) / float64(time.Millisecond), ok
+		}
+	}
+	return monitor.NewLive(out, monitor.TermWidth(out), color, predict, total)
 }
