@@ -14,7 +14,7 @@ import (
 )
 
 var taskKeys = []string{"cmd", "deps", "inputs", "outputs", "env", "cwd", "timeout", "retries",
-	"pool", "tags", "priority", "critical", "cache", "cacheKey", "ttl", "description"}
+	"pool", "tags", "priority", "critical", "cache", "cacheKey", "ttl", "batch", "description"}
 
 // parseTask checks a task's options object key by key and type by type.
 func parseTask(vm *goja.Runtime, name string, o *goja.Object) (*graph.Task, error) {
@@ -47,6 +47,7 @@ func parseTask(vm *goja.Runtime, name string, o *goja.Object) (*graph.Task, erro
 		return e
 	})
 	set(func() error { _, e := str(o, "description", name); return e })
+	set(func() (e error) { t.Batch, e = str(o, "batch", name); return })
 	if err == nil && t.Retries < 0 {
 		err = fmt.Errorf("task %q: retries must not be negative, got %d", name, t.Retries)
 	}

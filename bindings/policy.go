@@ -21,7 +21,7 @@ import (
 const DefaultPolicyTimeout = 100 * time.Millisecond
 
 // hookNames are the hooks scheduler.on accepts.
-var hookNames = []string{"priority", "select", "retry"}
+var hookNames = []string{"priority", "select", "retry", "batch"}
 
 // PolicyError is a hook that threw, rejected, returned something unusable
 // or ran past its budget.
@@ -156,6 +156,23 @@ func (e *Engine) schedHooks() sched.Hooks {
 				return "", &PolicyError{Hook: "select", Err: fmt.Errorf("must return a pool name, got %s", typeName(v))}
 			}
 			return name, nil
+		}
+	}
+	if fn := e.hooks["batch"]; fn != nil {
+		h.Batch = func(ready []sched.TaskInfo) ([][]string, error) {
+			objs := make([]any, len(ready))
+			for i, info := range ready {
+				objs[i] = e.infoObject(info)
+			}
+			v, err := e.callHook("batch", fn, e.vm.NewArray(objs...))
+			if err != nil {
+				return nil, err
+			}
+			var groups [][]string
+			if err := e.vm.ExportTo(v, &groups); err != nil {
+				return nil, &PolicyError{Hook: "batch", Err: fmt.Errorf("must return an array of arrays of task names, got %s", typeName(v))}
+			}
+			return groups, nil
 		}
 	}
 	if fn := e.hooks["retry"]; fn != nil {

@@ -3,8 +3,10 @@ package bindings
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -118,7 +120,7 @@ func TestUnknownHook(t *testing.T) {
 	e := newTestEngine()
 	e.cfg.Cwd = dir
 	err := e.Load(context.Background(), "s.js")
-	want := `s.js:1:13: scheduler.on: unknown hook "priorty" (did you mean "priority"?) (hooks: priority, select, retry)`
+	want := `s.js:1:13: scheduler.on: unknown hook "priorty" (did you mean "priority"?) (hooks: priority, select, retry, batch)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
@@ -146,4 +148,34 @@ func BenchmarkPriorityPolicyJS(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestJSBatchMatchesGo(t *testing.T) {
+	t.Parallel()
+	e := newTestEngine()
+	fn, _ := goja.AssertFunction(require.Require(e.vm, "jsrt/policies/batch"))
+	cases := [][]sched.TaskInfo{
+		{},
+		{{Name: "a"}, {Name: "b"}},
+		{{Name: "a", PredictedMs: 1500}, {Name: "b", PredictedMs: 600}, {Name: "c", PredictedMs: 100}, {Name: "d"}},
+		{{Name: "big", PredictedMs: 5000}, {Name: "x", PredictedMs: 10}},
+	}
+	for i := 0; i < 20; i++ {
+		cases[1] = append(cases[1], sched.TaskInfo{Name: fmt.Sprint("u", i)})
+	}
+	for _, c := range cases {
+		objs := make([]any, len(c))
+		for i, info := range c {
+			objs[i] = e.infoObject(info)
+		}
+		v, err := fn(goja.Undefined(), e.vm.NewArray(objs...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]string
+		e.vm.ExportTo(v, &got)
+		if want := sched.DefaultBatch(c); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("batch(%d tasks): JS %v, Go %v", len(c), got, want)
+		}
+	}
 }

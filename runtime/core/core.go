@@ -90,6 +90,9 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	if err := ws.checkPools(); err != nil {
 		return nil, err
 	}
+	if err := ws.checkBatches(); err != nil {
+		return nil, err
+	}
 	now := opt.Now
 	if now == nil {
 		now = time.Now
@@ -171,6 +174,39 @@ func (ws *Workspace) checkPools() error {
 			if _, ok := ws.Pools[p]; p != "" && !ok {
 				return &graph.DefinitionError{Task: t.Name, Msg: fmt.Sprintf("unknown pool %q%s", p, suggestion(p, names))}
 			}
+		}
+	}
+	return nil
+}
+
+// checkBatches: tasks sharing a batch key run as one process, so they must
+// agree on everything about that process.
+func (ws *Workspace) checkBatches() error {
+	first := map[string]*graph.Task{}
+	for _, t := range ws.Graph.Tasks() {
+		if t.Batch == "" {
+			continue
+		}
+		f, seen := first[t.Batch]
+		if !seen {
+			first[t.Batch] = t
+			continue
+		}
+		var what string
+		switch {
+		case f.Shell != t.Shell || strings.Join(f.Argv, "\x00") != strings.Join(t.Argv, "\x00"):
+			what = "cmd"
+		case f.Cwd != t.Cwd:
+			what = "cwd"
+		case strings.Join(f.Env, ",") != strings.Join(t.Env, ","):
+			what = "env"
+		case f.Pool != t.Pool || strings.Join(f.Pools, ",") != strings.Join(t.Pools, ","):
+			what = "pool"
+		case f.Timeout != t.Timeout:
+			what = "timeout"
+		}
+		if what != "" {
+			return &graph.DefinitionError{Msg: fmt.Sprintf("tasks %q and %q share batch %q but differ in %s: a batch runs as one process", f.Name, t.Name, t.Batch, what)}
 		}
 	}
 	return nil

@@ -49,6 +49,9 @@ type Hooks struct {
 	Priority func(TaskInfo) (float64, error)
 	Retry    func(info TaskInfo, r Result) (retry bool, delay time.Duration, err error)
 	Select   func(TaskInfo, []Candidate) (string, error)
+	// Batch groups ready tasks that share a batch key (given in priority
+	// order) into batches of task names; the first batch starts now.
+	Batch func(ready []TaskInfo) ([][]string, error)
 }
 
 // Priority layers: each dominates everything below it.
@@ -110,4 +113,35 @@ func pools(t *graph.Task) []string {
 		return []string{t.Pool}
 	}
 	return nil
+}
+
+// BatchTarget is the predicted duration the default batch policy aims a
+// batch at.
+const BatchTarget = 2 * time.Second
+
+// DefaultBatch groups ready tasks, in the order given, into batches whose
+// predicted durations add up to about BatchTarget; a task with no
+// prediction counts as a sixteenth of it, so at most 16 unknown tasks share
+// a process.
+func DefaultBatch(ready []TaskInfo) [][]string {
+	target := float64(BatchTarget / time.Millisecond)
+	var out [][]string
+	var cur []string
+	sum := 0.0
+	for _, t := range ready {
+		ms := t.PredictedMs
+		if ms <= 0 {
+			ms = target / 16
+		}
+		if len(cur) > 0 && sum+ms > target {
+			out = append(out, cur)
+			cur, sum = nil, 0
+		}
+		cur = append(cur, t.Name)
+		sum += ms
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }

@@ -334,3 +334,73 @@ func TestOptimizerLowersParallelism(t *testing.T) {
 		t.Fatalf("%v", statuses(rep))
 	}
 }
+
+// recRunner remembers the tasks it was given.
+type recRunner struct {
+	mu    sync.Mutex
+	tasks []*graph.Task
+	fail  bool
+}
+
+func (r *recRunner) Run(_ context.Context, t *graph.Task, _ int) Result {
+	r.mu.Lock()
+	r.tasks = append(r.tasks, t)
+	r.mu.Unlock()
+	if r.fail && t.Batch != "" {
+		return Result{ExitCode: 1, Duration: 3 * time.Millisecond}
+	}
+	return Result{Duration: 3 * time.Millisecond}
+}
+
+// Three ready lint tasks share a batch key: one process runs them, over
+// the union of their inputs; each gets its result. A batch hook that
+// splits them gives three processes.
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	build := func() *graph.Graph {
+		g := mkGraph(t, "lint_a", "lint_b", "lint_c", "after:lint_a,lint_c")
+		for i, n := range []string{"lint_a", "lint_b", "lint_c"} {
+			g.Task(n).Batch = "lint"
+			g.Task(n).Shell = "lint {inputs}"
+			g.Task(n).Inputs = []string{string(rune('a'+i)) + ".c"}
+		}
+		return g
+	}
+	g := build()
+	r := &recRunner{}
+	rep, err := Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: r})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, statuses(rep))
+	}
+	in := append([]string(nil), r.tasks[0].Inputs...)
+	sort.Strings(in) // members come in priority order: a and c (depended on) before b
+	if len(r.tasks) != 2 || r.tasks[0].Name != "lint×3" || !reflect.DeepEqual(in, []string{"a.c", "b.c", "c.c"}) || r.tasks[1].Name != "after" {
+		t.Fatalf("runner got %d tasks, first %q with inputs %v", len(r.tasks), r.tasks[0].Name, r.tasks[0].Inputs)
+	}
+	for _, tr := range rep.Tasks {
+		if tr.Attempts != 1 || (tr.Task.Batch != "" && tr.Busy != time.Millisecond) {
+			t.Errorf("%s: attempts %d, busy %v (a third of the batch)", tr.Task.Name, tr.Attempts, tr.Busy)
+		}
+	}
+	// A hook that keeps every task alone.
+	g = build()
+	r = &recRunner{}
+	alone := Hooks{Batch: func(ready []TaskInfo) ([][]string, error) {
+		var out [][]string
+		for _, t := range ready {
+			out = append(out, []string{t.Name})
+		}
+		return out, nil
+	}}
+	if rep, _ := Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: r, Hooks: alone}); !rep.OK() || len(r.tasks) != 4 {
+		t.Fatalf("with singleton batches: %d processes, %v", len(r.tasks), statuses(rep))
+	}
+	// A failed batch fails every member and skips what depends on them.
+	g = build()
+	r = &recRunner{fail: true}
+	rep, _ = Run(context.Background(), g, g.Names(), Options{Jobs: 1, Runner: r})
+	want := map[string]string{"lint_a": "failed", "lint_b": "failed", "lint_c": "failed", "after": "skipped"}
+	if got := statuses(rep); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+}

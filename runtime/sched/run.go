@@ -71,14 +71,15 @@ type loop struct {
 	cancel  context.CancelFunc
 	err     error // a policy failed
 
-	held       map[int]bool               // tasks already reported as held for memory
-	specCancel map[int]context.CancelFunc // running speculative attempts
-	specOrder  []int                      // their start order, to stop the newest first
+	held       map[int]bool                  // tasks already reported as held for memory
+	batches    map[*graph.Task][]*graph.Task // running batches: the runner's task -> members
+	specCancel map[int]context.CancelFunc    // running speculative attempts
+	specOrder  []int                         // their start order, to stop the newest first
 }
 
 func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
-		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{},
+		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{}, batches: map[*graph.Task][]*graph.Task{},
 		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
 		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
@@ -152,6 +153,10 @@ func (l *loop) fill(ctx context.Context) {
 		}
 		if t == nil {
 			return
+		}
+		if t.Batch != "" && !l.plan.spec[t.ID] {
+			l.batchUp(ctx, t, pool)
+			continue
 		}
 		l.launch(ctx, t, pool)
 	}
@@ -310,6 +315,10 @@ func (l *loop) checkOverruns() {
 // reap accounts for one finished attempt: success releases dependents; a
 // failure retries (after a backoff, holding no slot) or fails the task.
 func (l *loop) reap(f finished) {
+	if members, ok := l.batches[f.t]; ok {
+		l.reapBatch(f, members)
+		return
+	}
 	l.plan.release(f.t)
 	delete(l.started, f.t.ID)
 	r := l.plan.reports[f.t.ID]
@@ -338,7 +347,7 @@ func (l *loop) reap(f finished) {
 	l.obs.Finished(f.t, f.attempt, f.res, retry)
 	if retry {
 		r.Status = Pending
-		l.timers[f.t] = time.AfterFunc(delay, func() { l.retry <- f.t })
+		l.scheduleRetry(f.t, delay)
 		return
 	}
 	st := Failed
@@ -383,6 +392,12 @@ func (l *loop) reapSpeculative(f finished, r *TaskReport) {
 	}
 	l.plan.fail(f.t, st, f.res.Describe(f.t.Timeout))
 }
+
+func (l *loop) scheduleRetry(t *graph.Task, delay time.Duration) {
+	l.timers[t] = time.AfterFunc(delay, func() { l.retry <- t })
+}
+
+func timeDiv(n int) time.Duration { return time.Duration(max(1, n)) }
 
 // maxAttempts bounds a retry policy that never says no.
 const maxAttempts = 100
