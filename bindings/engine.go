@@ -38,6 +38,10 @@ type RunRequest struct {
 	KeepGoing bool // also set by the CLI's --continue
 	DryRun    bool
 	Hooks     sched.Hooks // the strategy's policy hooks (set by the engine)
+	// Events, when set, is called (from the run's goroutines) for each
+	// event a strategy listens to with monitor.on: taskStart, taskEnd,
+	// sample, anomaly.
+	Events func(kind string, payload any)
 	// Parallelism is the strategy's optimizer.on("parallelism") hook, if any.
 	Parallelism func(optimize.Sample, optimize.State) (optimize.Verdict, error)
 }
@@ -67,36 +71,40 @@ type Config struct {
 	PolicyTimeout time.Duration
 	// FailFast is passed to the priority policy (ctx.failFast).
 	FailFast bool
+	// Metrics is monitor.metrics(): the metrics of the run going on, or of
+	// the last one (any JSON-encodable value, nil before any run).
+	Metrics func() any
 }
 
 // Engine is one JavaScript runtime with the jsrt module.
 type Engine struct {
-	cfg      Config
-	vm       *goja.Runtime
-	ws       *core.Workspace
-	file     string // the strategy as given
-	jobs     chan func()
-	pending  int // promises and timers the loop waits for (owned by the loop)
-	inflight int // runs going on in other goroutines (owned by the loop)
-	timerQ   timerHeap
-	timerIDs map[int64]*timer
-	timerSeq int64
-	wake     *time.Timer
-	wrapLen  int                      // the module wrapper's length on the strategy's line 1
-	keyFns   map[string]goja.Callable // cacheKey functions by task
-	hooks    map[string]goja.Callable // scheduler.on hooks by name
-	objects  map[string]*goja.Object  // cache, scheduler, history
-	failFast bool
-	runs     int // run() calls made by the script
-	worst    int // the worst exit status of those runs
-	ctx      context.Context
-	rejected []error // unhandled promise rejections
+	cfg       Config
+	vm        *goja.Runtime
+	ws        *core.Workspace
+	file      string // the strategy as given
+	jobs      chan func()
+	pending   int // promises and timers the loop waits for (owned by the loop)
+	inflight  int // runs going on in other goroutines (owned by the loop)
+	timerQ    timerHeap
+	timerIDs  map[int64]*timer
+	timerSeq  int64
+	wake      *time.Timer
+	wrapLen   int                        // the module wrapper's length on the strategy's line 1
+	keyFns    map[string]goja.Callable   // cacheKey functions by task
+	hooks     map[string]goja.Callable   // scheduler.on hooks by name
+	objects   map[string]*goja.Object    // cache, scheduler, history
+	listeners map[string][]goja.Callable // monitor.on listeners by event
+	failFast  bool
+	runs      int // run() calls made by the script
+	worst     int // the worst exit status of those runs
+	ctx       context.Context
+	rejected  []error // unhandled promise rejections
 }
 
 // New returns an engine with the jsrt module registered.
 func New(cfg Config) *Engine {
 	e := &Engine{cfg: cfg, vm: goja.New(), jobs: make(chan func(), 64), timerIDs: map[int64]*timer{}, keyFns: map[string]goja.Callable{},
-		hooks: map[string]goja.Callable{}, failFast: cfg.FailFast}
+		hooks: map[string]goja.Callable{}, failFast: cfg.FailFast, listeners: map[string][]goja.Callable{}}
 	e.vm.SetFieldNameMapper(goja.TagFieldNameMapper("js", true))
 	reg := require.NewRegistry(require.WithLoader(e.loadSource))
 	reg.RegisterNativeModule("jsrt", e.module)

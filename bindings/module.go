@@ -123,7 +123,7 @@ func (e *Engine) api() map[string]func(goja.FunctionCall) goja.Value {
 // installGlobals makes the jsrt functions and objects globals too.
 func (e *Engine) installGlobals() {
 	e.objects = map[string]*goja.Object{"cache": e.cacheObject(), "scheduler": e.schedulerObject(),
-		"history": e.historyObject(), "optimizer": e.optimizerObject()}
+		"history": e.historyObject(), "optimizer": e.optimizerObject(), "monitor": e.monitorObject()}
 	for name, fn := range e.api() {
 		e.vm.Set(name, fn)
 	}
@@ -329,6 +329,7 @@ func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 	}
 	req.Hooks = e.schedHooks()
 	req.Parallelism = e.parallelismHook()
+	req.Events = e.events()
 	e.inflight++
 	ws, ctx := e.ws, e.ctx
 	at := e.vm.CaptureCallStack(0, nil) // where run() was called, for errors

@@ -753,3 +753,13 @@ func TestRetryHookAndFlaky(t *testing.T) {
 		t.Errorf("history --flaky: exit %d\n%s\nwant\n%s", h.code, h.stdout, want)
 	}
 }
+
+func TestMonitorEventsAndMetrics(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "monitor_events.js")
+	r := jsrt(t, dir, "run", "monitor_events.js", "--output", "quiet")
+	want := "start a, end a ok 0, start b, end b failed 3\ncompleted 2, efficiency true\n"
+	if r.code != 1 || !strings.HasSuffix(r.stdout, want) {
+		t.Fatalf("exit %d, stdout:\n%s\nwant exit 1 and stdout ending with:\n%s", r.code, r.stdout, want)
+	}
+}

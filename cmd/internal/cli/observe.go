@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/core"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
@@ -26,6 +27,10 @@ type screen interface {
 type observed struct {
 	screen screen
 	rec    *monitor.Recorder
+	// events, when set, takes the events a strategy listens to
+	// (monitor.on); expected are the predictions anomalies are judged by.
+	events   func(kind string, payload any)
+	expected map[string]monitor.Expected
 }
 
 func newObserved(s screen, rec *monitor.Recorder) *observed {
@@ -33,9 +38,29 @@ func newObserved(s screen, rec *monitor.Recorder) *observed {
 	return &observed{screen: s, rec: rec}
 }
 
-func (o *observed) Started(t *graph.Task, attempt int) { o.rec.Started(t, attempt) }
+func (o *observed) emit(kind string, payload any) {
+	if o.events != nil {
+		o.events(kind, payload)
+	}
+}
+
+func (o *observed) Started(t *graph.Task, attempt int) {
+	o.rec.Started(t, attempt)
+	o.emit("taskStart", map[string]any{"task": t.Name, "attempt": attempt})
+}
+
 func (o *observed) Finished(t *graph.Task, attempt int, r sched.Result, retry bool) {
 	o.rec.Finished(t, attempt, r, retry)
+	if o.events == nil {
+		return
+	}
+	o.emit("taskEnd", map[string]any{"task": t.Name, "attempt": attempt, "outcome": r.Outcome(), "exitCode": r.ExitCode,
+		"durationMs": float64(r.Duration) / float64(time.Millisecond), "cached": r.Cached, "retrying": retry})
+	if r.OK() && !r.Cached {
+		if a, ok := monitor.DefaultAnomalyRule().Check(t.Name, r.Duration, o.expected[t.Name]); ok {
+			o.emit("anomaly", a)
+		}
+	}
 }
 func (o *observed) Skipped(t *graph.Task, reason string) { o.rec.Skipped(t, reason) }
 func (o *observed) Output(t *graph.Task, attempt int) io.WriteCloser {
@@ -48,6 +73,11 @@ func (o *observed) SpeculationDone(t *graph.Task, r sched.Result) { o.screen.Spe
 // Sampled implements sched.OptimizeObserver.
 func (o *observed) Sampled(s optimize.Sample, jobs int) {
 	o.rec.Sampled(s.Time, s.CPUPercent, s.MemUsedPercent)
+	if o.events != nil {
+		m := s.JS()
+		m["jobs"] = jobs
+		o.emit("sample", m)
+	}
 }
 
 // Changed implements sched.OptimizeObserver: every change is shown with
@@ -120,4 +150,34 @@ func writeFile(path string, fill func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// expectations turns history's estimates into the predictions anomalies are
+// judged by (high confidence: more than 10 samples).
+func (s *session) expectations() map[string]monitor.Expected {
+	out := map[string]monitor.Expected{}
+	if s.hist == nil {
+		return out
+	}
+	est, err := s.hist.Estimates()
+	if err != nil {
+		return out
+	}
+	for name, e := range est {
+		conf := "low"
+		if e.Samples > 10 {
+			conf = "high"
+		}
+		out[name] = monitor.Expected{Duration: e.Duration, Samples: e.Samples, Confidence: conf}
+	}
+	return out
+}
+
+// metrics is monitor.metrics(): the run going on, or the last one.
+func (s *session) metrics() any {
+	rec, _ := s.lastRec.Load().(*monitor.Recorder)
+	if rec == nil {
+		return nil
+	}
+	return monitor.Measure(rec.Timeline())
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/bindings"
@@ -32,6 +33,7 @@ type session struct {
 	silent bool
 
 	cacheMax int64
+	lastRec  atomic.Value // *monitor.Recorder of the run going on or the last one
 
 	mu      sync.Mutex
 	db      *store.DB
@@ -49,7 +51,7 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 	}
 	eng := bindings.New(bindings.Config{Cwd: s.env.Cwd, Stdout: console, Stderr: s.env.Stderr, Args: targets,
 		Run: s.run, Invalidate: s.invalidate, Predict: s.predict,
-		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast})
+		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast, Metrics: s.metrics})
 	if err := eng.Load(ctx, file); err != nil {
 		return report(s.env, err)
 	}
@@ -104,14 +106,21 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	disp.SetTotal(len(tasks))
 	now := s.env.Now
 	rec := monitor.NewRecorder("", now(), s.jobs(req), tasks, now)
-	opt := s.options(ws, req, targets, newObserved(disp, rec), dry, stateDir)
+	s.lastRec.Store(rec)
+	obs := newObserved(disp, rec)
+	if req.Events != nil {
+		obs.events, obs.expected = req.Events, s.expectations()
+	}
+	opt := s.options(ws, req, targets, obs, dry, stateDir)
 	if s.flags.explain && !dry {
 		s.explainAll(out, ws, tasks)
 	}
 	live := s.liveView(out, color, dry, len(tasks))
 	if live != nil {
 		defer live.Close()
-		opt.Display = newObserved(live, rec)
+		lobs := newObserved(live, rec)
+		lobs.events, lobs.expected = obs.events, obs.expected
+		opt.Display = lobs
 	}
 	res, err := core.Run(ctx, ws, opt)
 	if live != nil {
