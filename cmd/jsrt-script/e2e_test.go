@@ -763,3 +763,28 @@ func TestMonitorEventsAndMetrics(t *testing.T) {
 		t.Fatalf("exit %d, stdout:\n%s\nwant exit 1 and stdout ending with:\n%s", r.code, r.stdout, want)
 	}
 }
+
+// After a run, graph labels tasks with their predicted durations and marks
+// the critical path by them.
+func TestGraphShowsPredictions(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "diamond.js")
+	if r := jsrt(t, dir, "run", "diamond.js"); r.code != 0 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	r := jsrt(t, dir, "graph", "diamond.js")
+	if r.code != 0 || !strings.Contains(r.stdout, "critical path (predicted): base -> ") || !regexp.MustCompile(`level 0: base \([0-9.]+[µm]?s\)`).MatchString(r.stdout) {
+		t.Fatalf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	j := jsrt(t, dir, "graph", "diamond.js", "--format", "json")
+	var g struct {
+		Tasks []struct {
+			Name        string   `json:"name"`
+			PredictedMs *float64 `json:"predictedMs"`
+			Critical    bool     `json:"critical"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &g); err != nil || len(g.Tasks) != 4 || g.Tasks[0].PredictedMs == nil || !g.Tasks[0].Critical {
+		t.Fatalf("json: %v\n%s", err, j.stdout)
+	}
+}

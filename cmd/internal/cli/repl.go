@@ -19,7 +19,6 @@ import (
 	"github.com/jsrt-script/jsrt-script/bindings"
 	"github.com/jsrt-script/jsrt-script/repl"
 	"github.com/jsrt-script/jsrt-script/runtime/core"
-	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
 	"github.com/jsrt-script/jsrt-script/runtime/monitor"
 	"github.com/jsrt-script/jsrt-script/store"
@@ -272,11 +271,7 @@ func (rs *replSession) predictions(names []string) (map[string]*history.Predicti
 }
 
 func (rs *replSession) graphCmd(_ context.Context, _ chan struct{}, arg string) error {
-	printers := map[string]func(io.Writer, *graph.Graph, []*graph.Task){
-		"": graphText, "text": graphText, "dot": graphDot, "mermaid": graphMermaid, "json": graphJSON,
-	}
-	print, ok := printers[arg]
-	if !ok {
+	if _, ok := graphPrinters[arg]; !ok && arg != "" {
 		return fmt.Errorf(".graph: unknown format %q (use text, dot, mermaid or json)", arg)
 	}
 	g := rs.workspace().Graph
@@ -290,8 +285,7 @@ func (rs *replSession) graphCmd(_ context.Context, _ chan struct{}, arg string) 
 	if err != nil {
 		return err
 	}
-	print(rs.env.Stdout, g, tasks)
-	return nil
+	return printGraph(rs.env.Stdout, arg, newGraphView(g, tasks, nil))
 }
 
 func (rs *replSession) historyCmd(_ context.Context, _ chan struct{}, arg string) error {

@@ -109,7 +109,8 @@ func TestReplScripted(t *testing.T) {
 			code:  2,
 			out: "build  no history                  echo building\ntest   no history                  echo testing  (deps: build)\nslow   no history                  sleep 30\n" +
 				"level 0: build slow\nlevel 1: test\nlongest chain: build -> test\n" +
-				"digraph tasks {\n  rankdir=LR;\n  node [shape=box];\n  \"build\" [tooltip=\"echo building\"];\n  \"test\" [tooltip=\"echo testing\"];\n  \"slow\" [tooltip=\"sleep 30\"];\n  \"build\" -> \"test\";\n}\n",
+				"digraph tasks {\n  rankdir=LR;\n  node [shape=box];\n  \"build\" [label=\"build\", tooltip=\"echo building\", color=red, penwidth=2];\n" +
+				"  \"test\" [label=\"test\", tooltip=\"echo testing\", color=red, penwidth=2];\n  \"slow\" [label=\"slow\", tooltip=\"sleep 30\"];\n  \"build\" -> \"test\" [color=red, penwidth=2];\n}\n",
 			errs: ".graph: unknown format \"svg\" (use text, dot, mermaid or json)\n",
 		},
 		{
