@@ -92,7 +92,7 @@ func PredictFrom(task string, recs []TaskRecord) Prediction {
 	if attempts > 0 {
 		p.FailureRate = float64(failures) / float64(attempts)
 	}
-	p.Flaky = flakyRuns(recs)
+	p.Flaky, _ = FlakyRuns(recs, window)
 	p.Samples = len(samples)
 	switch {
 	case p.Samples > 10:
@@ -121,20 +121,22 @@ func isAttempt(outcome string) bool {
 	return false
 }
 
-// flakyRuns counts, over the newest window runs in recs (newest first),
-// the runs where a failed attempt was followed by a successful retry.
-func flakyRuns(recs []TaskRecord) int {
+// FlakyRuns looks at the newest lastRuns runs in a task's records (newest
+// first): a run is flaky when a failed attempt (failed, timeout or error)
+// came before a successful one. It returns the flaky runs and the runs
+// looked at.
+func FlakyRuns(recs []TaskRecord, lastRuns int) (flaky, runs int) {
 	type run struct{ firstFail, lastOK int }
-	runs := map[string]*run{}
+	byID := map[string]*run{}
 	var order []string
 	for _, r := range recs {
-		x := runs[r.RunID]
+		x := byID[r.RunID]
 		if x == nil {
-			if len(order) == window {
+			if len(order) == lastRuns {
 				continue
 			}
-			x = &run{firstFail: math.MaxInt, lastOK: 0}
-			runs[r.RunID] = x
+			x = &run{firstFail: math.MaxInt}
+			byID[r.RunID] = x
 			order = append(order, r.RunID)
 		}
 		switch {
@@ -144,13 +146,12 @@ func flakyRuns(recs []TaskRecord) int {
 			x.firstFail = min(x.firstFail, r.Attempt)
 		}
 	}
-	n := 0
 	for _, id := range order {
-		if runs[id].firstFail < runs[id].lastOK {
-			n++
+		if byID[id].firstFail < byID[id].lastOK {
+			flaky++
 		}
 	}
-	return n
+	return flaky, len(order)
 }
 
 func meanStdDev(ds []time.Duration) (mean, stddev time.Duration) {

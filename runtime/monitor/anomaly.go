@@ -113,31 +113,6 @@ type Flaky struct {
 // first, as history.TaskRecords returns them): a run is flaky when a
 // failed attempt (failed, timeout or error) came before a successful one.
 func FlakyFrom(task string, recs []history.TaskRecord, lastRuns int) Flaky {
-	type run struct{ firstFail, lastOK int }
-	runs := map[string]*run{}
-	var order []string
-	for _, r := range recs {
-		x := runs[r.RunID]
-		if x == nil {
-			if len(order) == lastRuns {
-				continue
-			}
-			x = &run{firstFail: math.MaxInt}
-			runs[r.RunID] = x
-			order = append(order, r.RunID)
-		}
-		switch r.Outcome {
-		case history.OutcomeOK:
-			x.lastOK = max(x.lastOK, r.Attempt)
-		case history.OutcomeFailed, history.OutcomeTimeout, history.OutcomeError:
-			x.firstFail = min(x.firstFail, r.Attempt)
-		}
-	}
-	f := Flaky{Task: task, Runs: len(order)}
-	for _, id := range order {
-		if runs[id].firstFail < runs[id].lastOK {
-			f.Flaky++
-		}
-	}
-	return f
+	flaky, runs := history.FlakyRuns(recs, lastRuns)
+	return Flaky{Task: task, Flaky: flaky, Runs: runs}
 }
