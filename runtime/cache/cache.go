@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/kv"
@@ -47,6 +49,15 @@ type Cache struct {
 	kv    kv.Store
 	blobs *Blobs
 	now   func() time.Time
+
+	// Bookkeeping that may lag (hit/miss counters, last use of entries,
+	// the last success of tasks) is kept here and written by Flush in one
+	// transaction, so a fully cached run does not write per task. Lost on
+	// a crash, it costs an earlier LRU eviction or a wider {changed}.
+	mu      sync.Mutex
+	counts  map[string]*counts
+	used    map[string]*Entry
+	lastRun map[string]Last
 }
 
 // New returns a cache keeping metadata in s and blobs under dir.
@@ -54,12 +65,19 @@ func New(s kv.Store, dir string, now func() time.Time) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{kv: s, blobs: &Blobs{dir: filepath.Join(dir, "blobs")}, now: now}
+	return &Cache{kv: s, blobs: &Blobs{dir: filepath.Join(dir, "blobs")}, now: now,
+		counts: map[string]*counts{}, used: map[string]*Entry{}, lastRun: map[string]Last{}}
 }
 
 func entryKey(task string, key Digest) []byte { return []byte("c1/e/" + task + "\x00" + string(key)) }
 func lastKey(task string) []byte              { return []byte("c1/last/" + task) }
 func statKey(task string) []byte              { return []byte("c1/s/" + task) }
+
+// usedKey holds an entry's last use (8 bytes of Unix ns) apart from the
+// entry, so a hit rewrites 8 bytes, not the entry and its manifest.
+func usedKey(entryKey string) []byte {
+	return []byte("c1/u/" + strings.TrimPrefix(entryKey, entryPrefix))
+}
 
 const entryPrefix = "c1/e/"
 
@@ -105,17 +123,26 @@ func (c *Cache) Restore(root string, e *Entry, log io.Writer) error {
 			return fmt.Errorf("restoring output %q of task %q: %w", o.Path, e.Task, err)
 		}
 	}
-	if !c.blobs.Has(e.Log) {
-		return errors.Join(fmt.Errorf("%w: log of task %q", ErrCorrupt, e.Task), c.drop(e))
-	}
-	if _, err := c.blobs.CopyTo(log, e.Log); err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			return errors.Join(err, c.drop(e))
-		}
+	if err := c.replay(e, log); err != nil {
 		return err
 	}
 	e.LastUsed = c.now()
-	return c.put(e)
+	c.mu.Lock()
+	c.used[string(entryKey(e.Task, e.Key))] = e
+	c.mu.Unlock()
+	return nil
+}
+
+// replay copies e's log to w (nothing when the run printed nothing).
+func (c *Cache) replay(e *Entry, w io.Writer) error {
+	if e.LogSize == 0 {
+		return nil
+	}
+	_, err := c.blobs.CopyTo(w, e.Log)
+	if errors.Is(err, ErrCorrupt) {
+		return errors.Join(err, c.drop(e))
+	}
+	return err
 }
 
 // SaveRequest is a successful run to store.
@@ -165,20 +192,34 @@ func (c *Cache) put(e *Entry) error {
 }
 
 func (c *Cache) drop(e *Entry) error {
-	return c.kv.Write(func(t kv.Txn) error { return t.Delete(entryKey(e.Task, e.Key)) })
+	return c.kv.Write(func(t kv.Txn) error { return deleteEntry(t, e) })
 }
 
-// RecordSuccess remembers the key and manifest of a task's successful run.
-func (c *Cache) RecordSuccess(task string, key Digest, m Manifest) error {
-	b, err := json.Marshal(Last{Key: key, Manifest: m, Time: c.now()})
-	if err != nil {
+func deleteEntry(t kv.Txn, e *Entry) error {
+	k := entryKey(e.Task, e.Key)
+	if err := t.Delete(k); err != nil {
 		return err
 	}
-	return c.kv.Write(func(t kv.Txn) error { return t.Set(lastKey(task), b) })
+	return t.Delete(usedKey(string(k)))
+}
+
+// RecordSuccess remembers the key and manifest of a task's successful run
+// (written by Flush).
+func (c *Cache) RecordSuccess(task string, key Digest, m Manifest) error {
+	c.mu.Lock()
+	c.lastRun[task] = Last{Key: key, Manifest: m, Time: c.now()}
+	c.mu.Unlock()
+	return nil
 }
 
 // LastSuccess returns what RecordSuccess kept for task, if anything.
 func (c *Cache) LastSuccess(task string) (Last, bool, error) {
+	c.mu.Lock()
+	pending, ok := c.lastRun[task]
+	c.mu.Unlock()
+	if ok {
+		return pending, true, nil
+	}
 	b, err := c.kv.Get(lastKey(task))
 	if errors.Is(err, kv.ErrNotFound) {
 		return Last{}, false, nil
@@ -199,27 +240,113 @@ type counts struct {
 }
 
 func (c *Cache) count(task string, hit bool) error {
-	return c.kv.Write(func(t kv.Txn) error {
-		var n counts
-		if b, err := t.Get(statKey(task)); err == nil {
-			json.Unmarshal(b, &n)
-		}
-		if hit {
-			n.Hits++
-		} else {
-			n.Misses++
-		}
-		b, _ := json.Marshal(n)
-		return t.Set(statKey(task), b)
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.counts[task]
+	if n == nil {
+		n = &counts{}
+		c.counts[task] = n
+	}
+	if hit {
+		n.Hits++
+	} else {
+		n.Misses++
+	}
+	return nil
 }
 
-// entries lists every stored entry.
+// Flush writes the bookkeeping kept since the last flush: counters, last
+// uses and last successes, in transactions of at most flushBatch keys.
+func (c *Cache) Flush() error {
+	c.mu.Lock()
+	hits, used, last := c.counts, c.used, c.lastRun
+	c.counts, c.used, c.lastRun = map[string]*counts{}, map[string]*Entry{}, map[string]Last{}
+	c.mu.Unlock()
+	writes := map[string]func(t kv.Txn) error{}
+	if len(hits) > 0 {
+		// One scan for the old counters (only this process writes: it
+		// holds the state's lock), not a read per task.
+		old := map[string]counts{}
+		err := c.kv.Scan([]byte("c1/s/"), false, func(key, val []byte) (bool, error) {
+			var n counts
+			if json.Unmarshal(val, &n) == nil {
+				old[string(key[len("c1/s/"):])] = n
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for task, n := range hits {
+			sum := old[task]
+			sum.Hits += n.Hits
+			sum.Misses += n.Misses
+			b, _ := json.Marshal(sum)
+			writes["s"+task] = func(t kv.Txn) error { return t.Set(statKey(task), b) }
+		}
+	}
+	for key, e := range used {
+		writes["u"+key] = func(t kv.Txn) error {
+			return t.Set(usedKey(key), binary.BigEndian.AppendUint64(nil, uint64(e.LastUsed.UnixNano())))
+		}
+	}
+	for task, l := range last {
+		writes["l"+task] = func(t kv.Txn) error {
+			b, _ := json.Marshal(l)
+			return t.Set(lastKey(task), b)
+		}
+	}
+	return writeInBatches(c.kv, writes)
+}
+
+const flushBatch = 256
+
+func writeInBatches(s kv.Store, writes map[string]func(kv.Txn) error) error {
+	batch := make([]func(kv.Txn) error, 0, flushBatch)
+	run := func() error {
+		err := s.Write(func(t kv.Txn) error {
+			for _, w := range batch {
+				if err := w(t); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	for _, w := range writes {
+		if batch = append(batch, w); len(batch) == flushBatch {
+			if err := run(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return run()
+}
+
+// entries lists every stored entry, with its last use.
 func (c *Cache) entries() ([]*Entry, error) {
+	used := map[string]time.Time{}
+	err := c.kv.Scan([]byte("c1/u/"), false, func(key, val []byte) (bool, error) {
+		if len(val) == 8 {
+			used[string(key[len("c1/u/"):])] = time.Unix(0, int64(binary.BigEndian.Uint64(val)))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out []*Entry
-	err := c.kv.Scan([]byte(entryPrefix), false, func(_, val []byte) (bool, error) {
+	err = c.kv.Scan([]byte(entryPrefix), false, func(key, val []byte) (bool, error) {
 		var e Entry
 		if json.Unmarshal(val, &e) == nil {
+			if u, ok := used[string(key[len(entryPrefix):])]; ok && u.After(e.LastUsed) {
+				e.LastUsed = u
+			}
 			out = append(out, &e)
 		}
 		return true, nil
@@ -255,7 +382,7 @@ func (c *Cache) Invalidate(tasks ...string) ([]string, error) {
 	err = c.kv.Write(func(t kv.Txn) error {
 		for _, e := range all {
 			if gone[e.Task] {
-				if err := t.Delete(entryKey(e.Task, e.Key)); err != nil {
+				if err := deleteEntry(t, e); err != nil {
 					return err
 				}
 			}
@@ -312,7 +439,7 @@ func (c *Cache) GC(maxBytes int64) (GCResult, error) {
 	keep = keep[:n]
 	if err := c.kv.Write(func(t kv.Txn) error {
 		for _, e := range drop {
-			if err := t.Delete(entryKey(e.Task, e.Key)); err != nil {
+			if err := deleteEntry(t, e); err != nil {
 				return err
 			}
 		}

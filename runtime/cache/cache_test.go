@@ -304,3 +304,36 @@ func TestInvalidateFollowsDependentsAndGCEvictsLRU(t *testing.T) {
 		t.Fatalf("gc under a size bound: %+v %v", res, err)
 	}
 }
+
+// A hit refreshes an entry's last use (written by Flush), so LRU eviction
+// keeps what was used last, not what was stored last.
+func TestLRUFollowsHits(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	c := New(kv.NewMem(), t.TempDir(), func() time.Time { return now })
+	root := t.TempDir()
+	for _, task := range []string{"old", "new"} {
+		write(t, root, task+".out", strings.Repeat(task, 40), 0o644)
+		if err := c.Save(SaveRequest{Task: task, Key: "k", Root: root, Log: strings.NewReader(task), Outputs: []string{task + ".out"}}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+	}
+	e, _ := c.Lookup("old", "k")
+	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.GC(e.Size) // room for one entry
+	if err != nil || res.Evicted != 1 {
+		t.Fatalf("gc: %+v %v", res, err)
+	}
+	if kept, _ := c.Lookup("old", "k"); kept == nil {
+		t.Fatal("the entry used last was evicted")
+	}
+	if gone, _ := c.Lookup("new", "k"); gone != nil {
+		t.Fatal("the entry stored last but not used survived")
+	}
+}

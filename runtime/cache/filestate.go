@@ -55,6 +55,7 @@ type Index struct {
 
 	mu      sync.Mutex
 	pending map[string]FileState // to write on Flush
+	loaded  map[string]FileState // read by Preload
 	Hashed  int                  // files read and hashed (for tests and stats)
 	Reused  int                  // digests taken from the index
 }
@@ -99,6 +100,11 @@ func (ix *Index) State(root, rel string) (FileState, error) {
 func (ix *Index) lookup(abs string) (FileState, bool) {
 	ix.mu.Lock()
 	p, ok := ix.pending[abs]
+	if !ok && ix.loaded != nil {
+		p, ok = ix.loaded[abs]
+		ix.mu.Unlock()
+		return p, ok // everything under the root was read
+	}
 	ix.mu.Unlock()
 	if ok {
 		return p, true
@@ -112,6 +118,27 @@ func (ix *Index) lookup(abs string) (FileState, bool) {
 		return FileState{}, false
 	}
 	return f, true
+}
+
+// Preload reads, in one scan, what the index knows of every file under
+// root, so that a run's lookups do not each cost a read of the store.
+func (ix *Index) Preload(root string) error {
+	loaded := map[string]FileState{}
+	prefix := indexKey(filepath.Clean(root) + string(filepath.Separator))
+	err := ix.kv.Scan(prefix, false, func(key, val []byte) (bool, error) {
+		var f FileState
+		if json.Unmarshal(val, &f) == nil {
+			loaded[string(key[len("c1/f/"):])] = f
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.loaded = loaded
+	ix.mu.Unlock()
+	return nil
 }
 
 // Flush writes what was hashed since the last flush.

@@ -128,6 +128,11 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			return nil, err
 		}
 	}
+	if opt.Caching != nil && !opt.DryRun {
+		if err := opt.Caching.Index.Preload(ws.Root); err != nil {
+			return nil, fmt.Errorf("cannot read the file index: %w", err)
+		}
+	}
 	optSched, stopSampling, err := startOptimizer(ctx, opt)
 	if err != nil {
 		return nil, err
@@ -148,6 +153,9 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		return nil, err
 	}
 	if opt.Caching != nil && !opt.DryRun {
+		if err := opt.Caching.Cache.Flush(); err != nil {
+			return nil, fmt.Errorf("cannot save cache bookkeeping: %w", err)
+		}
 		if err := opt.Caching.Index.Flush(); err != nil {
 			return nil, fmt.Errorf("cannot save the file index: %w", err)
 		}
