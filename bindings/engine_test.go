@@ -413,7 +413,7 @@ func TestRootIsRelativeToStrategy(t *testing.T) {
 	t.Parallel()
 	dir := testdataDir(t)
 	pkg := filepath.Dir(dir)
-	want := filepath.Join(pkg, "work", "space")
+	want := filepath.Join(dir, "glob")
 	wantOut := dir + "\n" + want + "\n" + want + "\n"
 	tests := []struct{ name, cwd, file string }{
 		{"cwd is the strategy's directory", dir, "root.js"},

@@ -3,6 +3,7 @@ package bindings
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -130,6 +131,11 @@ func (e *Engine) installGlobals() {
 	for name, obj := range e.objects {
 		e.vm.Set(name, obj)
 	}
+	args := make([]any, len(e.cfg.Args))
+	for i, a := range e.cfg.Args {
+		args[i] = a
+	}
+	e.vm.Set("args", e.vm.NewArray(args...))
 }
 
 // throw raises an error in JS; its stack gives the caller's position, and it
@@ -154,6 +160,9 @@ func (e *Engine) jsTask(call goja.FunctionCall) goja.Value {
 	name, ok := call.Argument(0).Export().(string)
 	if !ok || name == "" {
 		e.throw("task(name, options): name must be a non-empty string")
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		e.throw("task(%q, ...): a task name cannot contain control characters (newlines, tabs...)", name)
 	}
 	opts := call.Argument(1)
 	if goja.IsUndefined(opts) || goja.IsNull(opts) {
@@ -217,6 +226,9 @@ func (e *Engine) jsRoot(call goja.FunctionCall) goja.Value {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(filepath.Dir(e.absFile()), dir)
 	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		e.throw("root(%q): %s is not a directory", call.Argument(0).String(), dir)
+	}
 	e.ws.Root = filepath.Clean(dir)
 	return e.vm.ToValue(e.ws.Root)
 }
@@ -269,6 +281,7 @@ func (e *Engine) cacheKeyOption(t *graph.Task, o *goja.Object) {
 	}
 	if fn, isFn := goja.AssertFunction(v); isFn {
 		e.keyFns[t.Name] = fn
+		t.KeyFunc = true
 		return
 	}
 	s, isStr := v.Export().(string)

@@ -31,11 +31,15 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
+	owner := "scheduler"
+	if e.Hook == "parallelism" {
+		owner = "optimizer"
+	}
 	var se *ScriptError
 	if errors.As(e.Err, &se) {
-		return fmt.Sprintf("scheduler hook %q failed: %s", e.Hook, se.Detail())
+		return fmt.Sprintf("%s hook %q failed: %s", owner, e.Hook, se.Detail())
 	}
-	return fmt.Sprintf("scheduler hook %q failed: %v", e.Hook, e.Err)
+	return fmt.Sprintf("%s hook %q failed: %v", owner, e.Hook, e.Err)
 }
 
 func (e *PolicyError) Unwrap() error { return e.Err }
@@ -98,7 +102,7 @@ func (e *Engine) parallelismHook() func(optimize.Sample, optimize.State) (optimi
 			obj, ok := out.(*goja.Object)
 			jobs, isNum := number(obj.Get("jobs"))
 			if !ok || !isNum {
-				return fmt.Errorf("must return {jobs, reason}, got %s", typeName(out))
+				return fmt.Errorf("must return {jobs: a number, reason: a string}, got %s", describeValue(out))
 			}
 			v.Jobs = int(jobs)
 			if r := obj.Get("reason"); r != nil && !goja.IsUndefined(r) {
@@ -375,4 +379,14 @@ func (e *Engine) budget() time.Duration {
 		return e.cfg.PolicyTimeout
 	}
 	return DefaultPolicyTimeout
+}
+
+// describeValue names a hook's result for messages, showing small objects.
+func describeValue(v goja.Value) string {
+	if obj, ok := v.(*goja.Object); ok {
+		if b, err := obj.MarshalJSON(); err == nil && len(b) < 200 {
+			return string(b)
+		}
+	}
+	return typeName(v)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -165,3 +166,8 @@ func readPID(path string) int {
 	}
 	return pid
 }
+
+// HolderPID is the pid written in dir's lock file by the process that last
+// held it for writing, when that process is still alive; 0 otherwise. It
+// is a hint for messages (the lock itself is the flock).
+func HolderPID(dir string) int { return readPID(filepath.Join(dir, "lock")) }

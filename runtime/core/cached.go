@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,9 +196,11 @@ func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
 }
 
 // inputs expands the task's input patterns, saying when one matches nothing.
+// jsrt-script's own state directory is never an input.
 func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
+	state := r.stateRel()
 	for _, pat := range t.Inputs {
 		m, err := files.Glob(r.ws.Root, pat)
 		if err != nil {
@@ -207,6 +210,9 @@ func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]string, error) {
 			r.notice(t, fmt.Sprintf("input pattern %q matches no files", pat))
 		}
 		for _, p := range m {
+			if state != "" && (p == state || strings.HasPrefix(p, state+"/")) {
+				continue
+			}
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)
@@ -271,4 +277,17 @@ func lookupEnv(env []string, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// stateRel is the state directory relative to the workspace root ("" when
+// it is outside), from the log directory that lives in it.
+func (r *cachedRunner) stateRel() string {
+	if r.opt.LogDir == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(r.ws.Root, filepath.Dir(r.opt.LogDir))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }

@@ -317,15 +317,20 @@ func runRecord(id string, start time.Time, opt RunOptions, rep *sched.Report) hi
 		Jobs: rep.Jobs, Counts: rep.Counts(), ExitCode: exit}
 }
 
-// LogPath is where the output of a task's latest run is kept.
+// LogPath is where the output of a task's latest run is kept. The name is
+// escaped reversibly ("/" as %2F, "%" as %25, control characters as %XX),
+// so two tasks never share a log.
 func LogPath(dir, task string) string {
-	safe := strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == 0 {
-			return '_'
+	var b strings.Builder
+	for i := 0; i < len(task); i++ {
+		c := task[i]
+		if c == '/' || c == '%' || c == '\\' || c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
 		}
-		return r
-	}, task)
-	return filepath.Join(dir, safe+".log")
+	}
+	return filepath.Join(dir, b.String()+".log")
 }
 
 func cmpOr(a, b *history.History) *history.History {

@@ -229,3 +229,18 @@ func TestMissingOutputFailsTheTask(t *testing.T) {
 		t.Fatalf("status %s, want failed", got["t"])
 	}
 }
+
+// "**" never takes in jsrt-script's own state directory, so a task whose
+// inputs are everything is still cached.
+func TestStateDirIsNeverAnInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.state = filepath.Join(f.root, ".jsrt")
+	f.write("src.txt", "x")
+	tasks := []*graph.Task{{Name: "all", Shell: "echo ran >> ran.log", Inputs: []string{"*.txt", "**/*.mem", ".jsrt/**"}}}
+	f.run(context.Background(), nil, false, tasks, "all")
+	os.WriteFile(filepath.Join(f.state, "logs", "noise.mem"), []byte("changes every run"), 0o644)
+	if got := f.run(context.Background(), nil, false, tasks, "all"); got["all"] != "cached" {
+		t.Fatalf("status %s: the state directory was taken as an input", got["all"])
+	}
+}

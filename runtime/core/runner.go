@@ -12,6 +12,7 @@ import (
 	"github.com/jsrt-script/jsrt-script/runtime/exec"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
+	"github.com/jsrt-script/jsrt-script/runtime/optimize"
 	"github.com/jsrt-script/jsrt-script/runtime/sched"
 )
 
@@ -158,6 +159,26 @@ func (r *recorder) Skipped(t *graph.Task, reason string) { r.obs.Skipped(t, reas
 func (r *recorder) Speculating(t *graph.Task) {
 	if so, ok := r.obs.(sched.SpecObserver); ok {
 		so.Speculating(t)
+	}
+}
+
+// Sampled, Changed and Held implement sched.OptimizeObserver by passing
+// the optimizer's news to a display that wants them.
+func (r *recorder) Sampled(s optimize.Sample, jobs int) {
+	if o, ok := r.obs.(sched.OptimizeObserver); ok {
+		o.Sampled(s, jobs)
+	}
+}
+
+func (r *recorder) Changed(e optimize.Event) {
+	if o, ok := r.obs.(sched.OptimizeObserver); ok {
+		o.Changed(e)
+	}
+}
+
+func (r *recorder) Held(t *graph.Task, reason string) {
+	if o, ok := r.obs.(sched.OptimizeObserver); ok {
+		o.Held(t, reason)
 	}
 }
 

@@ -47,7 +47,10 @@ func aheadTargets(h *history.History, g *graph.Graph, targets []string, wanted [
 	var out []string
 	for name, n := range asked {
 		t := g.Task(name)
-		if t == nil || in[name] || len(t.Inputs) == 0 || t.NoCache {
+		// Only tasks whose results the cache may keep: a task with side
+		// effects says cache: false, and one whose key is a function
+		// cannot be known ahead.
+		if t == nil || in[name] || len(t.Inputs) == 0 || t.NoCache || t.KeyFunc {
 			continue
 		}
 		if float64(n)/float64(followers) >= AheadShare {

@@ -33,6 +33,7 @@ type Task struct {
 	NoCache  bool
 	CacheTTL time.Duration // 0: entries never expire
 	CacheKey string        // the strategy's own contribution to the cache key
+	KeyFunc  bool          // CacheKey is computed afresh at each run (never run ahead)
 	Batch    string        // tasks with the same batch key may run together as one process
 	Pos      string        // where it was defined ("strategy.js:3:1"), for messages
 }

@@ -118,7 +118,7 @@ func (d *Lines) Finished(t *graph.Task, attempt int, r sched.Result, retry bool)
 		d.status(t.Name, d.paint("33", fmt.Sprintf("failed (%s) after %s, retrying", r.Describe(t.Timeout), dur)))
 	default:
 		d.count()
-		d.status(t.Name, d.paint("1;31", "FAILED")+fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, d.counter()))
+		d.status(t.Name, d.paint("1;31", failWord(r))+fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, d.counter()))
 	}
 }
 
@@ -251,4 +251,13 @@ func (d *Lines) SpeculationDone(t *graph.Task, r sched.Result) {
 	default:
 		d.status(t.Name, d.paint("2", "running ahead failed ("+r.Describe(t.Timeout)+"); nothing cached"))
 	}
+}
+
+// failWord is how a failed attempt is announced: INTERRUPTED when the run
+// stopped it, FAILED otherwise (as the summary counts them).
+func failWord(r sched.Result) string {
+	if r.Interrupted {
+		return "INTERRUPTED"
+	}
+	return "FAILED"
 }

@@ -311,7 +311,7 @@ func (l *Live) Finished(t *graph.Task, attempt int, r sched.Result, retry bool) 
 	default:
 		l.done++
 		l.failed++
-		msg = l.paint("1;31", "FAILED") + fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, l.counter())
+		msg = l.paint("1;31", failWord(r)) + fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, l.counter())
 	}
 	l.queueLocked([]byte(l.prefix(t.Name)), []byte(msg))
 }

@@ -373,7 +373,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // writeSummary prints the run, its metrics and its critical path.
 func (r *Report) writeSummary(b *strings.Builder) {
 	m := r.Metrics
-	fmt.Fprintf(b, "run %s: %d tasks in %s with -j %d", r.RunID, r.Tasks, Round(r.Wall), r.Jobs)
+	fmt.Fprintf(b, "run %s: %s in %s with -j %d", r.RunID, Plural(r.Tasks, "task"), Round(r.Wall), r.Jobs)
 	if parts := countParts(r.Counts); parts != "" {
 		fmt.Fprintf(b, " (%s)", parts)
 	}

@@ -442,7 +442,9 @@ func (l *loop) stop() {
 
 // report closes the run: whatever never started is skipped, with a reason.
 func (l *loop) report(tasks []*graph.Task) *Report {
-	rep := &Report{Wall: l.now().Sub(l.start), Jobs: l.plan.jobs, Interrupted: l.stopped}
+	// Jobs is the number of slots asked for (-j); the optimizer may have
+	// used fewer for a while, which the timeline's utilisation shows.
+	rep := &Report{Wall: l.now().Sub(l.start), Jobs: max(1, l.opt.Jobs), Interrupted: l.stopped}
 	for _, t := range l.plan.tasks {
 		if r := l.plan.reports[t.ID]; l.plan.spec[t.ID] && r.Attempts > 0 {
 			rep.Speculated = append(rep.Speculated, r)

@@ -19,13 +19,24 @@ task("gofmt", {
 task("vet", { cmd: ["go", "vet", "./..."], inputs: ["**/*.go", "go.mod", "go.sum"] });
 
 task("build", {
-  cmd: ["go", "build", "-o", "bin/jsrt-script", "./cmd/jsrt-script"],
+  // The Makefile's build, so the binary carries its version.
+  cmd: ["make", "build"],
   inputs: ["**/*.go", "go.mod", "go.sum"],
   outputs: ["bin/jsrt-script"],
 });
 
-// One task per package that has tests, found from the tree itself.
-const packages = [...new Set(glob("**/*_test.go").map((f) => f.split("/").slice(0, -1).join("/") || "."))].sort();
+// One task per package that has tests, found from the tree itself — the
+// way `go test ./...` finds them: directories starting with "." or "_",
+// testdata directories and other modules (a go.mod of their own) are not
+// packages of this module.
+const otherModules = glob("**/go.mod").filter((f) => f !== "go.mod").map((f) => f.slice(0, -"/go.mod".length));
+/** @param {string} dir */
+const ignored = (dir) =>
+  dir.split("/").some((/** @type {string} */ part) => part.startsWith(".") || part.startsWith("_") || part === "testdata") ||
+  otherModules.some((m) => dir === m || dir.startsWith(m + "/"));
+const packages = [...new Set(glob("**/*_test.go").map((f) => f.split("/").slice(0, -1).join("/") || "."))]
+  .filter((dir) => !ignored(dir))
+  .sort();
 const tests = packages.map((dir) =>
   task("test:" + dir, {
     cmd: ["go", "test", "-count=1", "./" + dir],

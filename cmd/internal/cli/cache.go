@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/store"
 )
 
@@ -97,14 +98,27 @@ func cacheStats(env *Env, c *cache.Cache, asJSON bool) int {
 // cacheClear drops every entry (no task named) or the named tasks' entries
 // and those of tasks whose entries depend on them.
 func cacheClear(env *Env, c *cache.Cache, tasks []string) int {
+	st, err := c.Stats()
+	if err != nil {
+		return report(env, err)
+	}
+	known := make([]string, 0, len(st.Tasks))
+	for n := range st.Tasks {
+		known = append(known, n)
+	}
+	sort.Strings(known)
+	for _, t := range tasks {
+		if st.Tasks[t] == nil {
+			msg := fmt.Sprintf("cache clear: the cache knows no task %q", t)
+			if s := graph.Suggest(t, known); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			errorf(env, "%s", msg)
+			return ExitUsage
+		}
+	}
 	if len(tasks) == 0 {
-		st, err := c.Stats()
-		if err != nil {
-			return report(env, err)
-		}
-		for n := range st.Tasks {
-			tasks = append(tasks, n)
-		}
+		tasks = known
 	}
 	gone, err := c.Invalidate(tasks...)
 	if err != nil {

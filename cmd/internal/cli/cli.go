@@ -70,6 +70,8 @@ func commands() []command {
 		{"repl", "interactive JavaScript with the jsrt API and a strategy's tasks", replCmd},
 		{"types", "write jsrt.d.ts, the TypeScript declarations of the jsrt API", typesCmd},
 		{"init", "write a starter strategy for the project in this directory", initCmd},
+		{"worker", "serve tasks sent by run --nats (NATS JetStream)", workerCmd},
+		{"nats-server", "start an embedded NATS JetStream server to try workers on one machine", natsServerCmd},
 	}
 }
 
@@ -111,7 +113,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: jsrt-script COMMAND [ARGS] [FLAGS]")
 	fmt.Fprintln(w)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEach command takes --help. Exit status: 0 ok, 1 a task failed, 2 usage or strategy error, 130 interrupted.")
 }
@@ -154,11 +156,16 @@ func newFlags(env *Env, name, synopsis string) *flag.FlagSet {
 // arguments (`run s.js test -j 2`); "--" ends the flags. It returns the
 // positional arguments, or an exit status when parsing ended the command.
 func parse(env *Env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	// The flag package prints the usage on any error; only -h should.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, ExitOK, false // the flag package has printed the usage
+				usage()
+				return nil, ExitOK, false
 			}
 			errorf(env, "%s: %v (see jsrt-script %s --help)", fs.Name(), err, fs.Name())
 			return nil, ExitUsage, false

@@ -237,6 +237,13 @@ func graphJSON(w io.Writer, v *graphView) {
 		}
 		out.Tasks = append(out.Tasks, jt)
 	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	fmt.Fprintln(w, string(b))
+	writeJSON(w, out)
+}
+
+// writeJSON writes v indented, with <, > and & as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,13 +24,20 @@ func historyCmd(env *Env, args []string) int {
 	if !ok {
 		return code
 	}
+	if *limit < 1 {
+		errorf(env, "history: --limit must be at least 1, got %d", *limit)
+		return ExitUsage
+	}
 	dir := *stateDir
 	if dir == "" {
 		dir = findState(env.Cwd)
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(env.Cwd, dir)
 	}
-	db, err := store.Open(context.Background(), dir, store.Options{ReadOnly: true, NoWait: true, Log: env.Stderr})
+	ctx, _, stop := interrupts(env)
+	defer stop()
+	db, err := store.Open(ctx, dir, store.Options{ReadOnly: true, Log: env.Stderr,
+		OnWait: func(pid int) { errorf(env, "waiting for another run (pid %d) holding %s", pid, dir) }})
 	if errors.Is(err, store.ErrNoState) {
 		errorf(env, "no history in %s yet: run something first (jsrt-script run STRATEGY.js)", dir)
 		return ExitUsage
@@ -139,11 +144,9 @@ func bytesHuman(n int64) string {
 }
 
 func printJSON(env *Env, v any) int {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	if err := writeJSON(env.Stdout, v); err != nil {
 		return report(env, err)
 	}
-	fmt.Fprintln(env.Stdout, string(b))
 	return ExitOK
 }
 

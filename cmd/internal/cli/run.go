@@ -35,6 +35,10 @@ type runFlags struct {
 	fixedJobs   bool
 	profile     string
 	report      string
+
+	nats       string // --nats URL: workers run the tasks (remote.go)
+	remoteOnly bool
+	jobsSet    bool // -j was given
 }
 
 func runCmd(env *Env, args []string) int {
@@ -60,6 +64,8 @@ func runCmd(env *Env, args []string) int {
 	fs.BoolVar(&f.noAhead, "no-speculate", false, "do not run ahead the tasks history says are usually asked for next")
 	fs.DurationVar(&f.policyTO, "policy-timeout", 100*time.Millisecond, "how long one call of a JS policy hook may run")
 	fs.StringVar(&f.cacheMax, "cache-max", "2GiB", "after the run, evict least recently used cache entries above this `SIZE`")
+	fs.StringVar(&f.nats, "nats", "", "send tasks to workers through the NATS JetStream server at `URL` (see jsrt-script worker)")
+	fs.BoolVar(&f.remoteOnly, "remote-only", false, "with --nats: never run a task here; wait for a worker")
 	pos, code, ok := parse(env, fs, args)
 	if !ok {
 		return code
@@ -68,10 +74,15 @@ func runCmd(env *Env, args []string) int {
 	fs.Visit(func(fl *flag.Flag) {
 		f.maxSet = f.maxSet || fl.Name == "cache-max"
 		outputSet = outputSet || fl.Name == "output"
+		f.jobsSet = f.jobsSet || fl.Name == "j"
 	})
 	f.live = env.IsTerminal && !outputSet && !f.json && env.getenv("TERM") != "dumb"
 	if len(pos) == 0 {
 		errorf(env, "run: which strategy? usage: jsrt-script run STRATEGY.js [TARGET...]")
+		return ExitUsage
+	}
+	if f.remoteOnly && f.nats == "" {
+		errorf(env, "run: --remote-only needs --nats URL")
 		return ExitUsage
 	}
 	if f.jobs < 1 {

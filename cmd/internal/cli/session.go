@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 	"github.com/jsrt-script/jsrt-script/runtime/history"
 	"github.com/jsrt-script/jsrt-script/runtime/monitor"
+	"github.com/jsrt-script/jsrt-script/runtime/remote"
 	"github.com/jsrt-script/jsrt-script/store"
 )
 
@@ -32,8 +36,9 @@ type session struct {
 	// silent: print nothing (graph's dry runs).
 	silent bool
 
-	cacheMax int64
-	lastRec  atomic.Value // *monitor.Recorder of the run going on or the last one
+	cacheMax  int64
+	summaries []monitor.Summary // --json: the runs' summaries, printed at the end
+	lastRec   atomic.Value      // *monitor.Recorder of the run going on or the last one
 
 	mu      sync.Mutex
 	db      *store.DB
@@ -42,6 +47,7 @@ type session struct {
 	cache   *cache.Cache
 	index   *cache.Index
 	tracker *exec.Tracker
+	remote  *remote.Executor // --nats (remote.go)
 }
 
 func (s *session) main(ctx context.Context, file string, targets []string) int {
@@ -52,11 +58,12 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 	eng := bindings.New(bindings.Config{Cwd: s.env.Cwd, Stdout: console, Stderr: s.env.Stderr, Args: targets,
 		Run: s.run, Invalidate: s.invalidate, Predict: s.predict,
 		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast, Metrics: s.metrics})
+	defer s.printJSON()
 	if err := eng.Load(ctx, file); err != nil {
 		return report(s.env, err)
 	}
 	if n, worst := eng.Runs(); n > 0 {
-		return worst
+		return s.checkTargets(eng.Workspace(), targets, worst)
 	}
 	ws := eng.Workspace()
 	if len(targets) == 0 {
@@ -69,6 +76,37 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 	code, err := eng.RunTargets(ctx, bindings.RunRequest{Targets: targets})
 	if err != nil {
 		return report(s.env, err)
+	}
+	return code
+}
+
+// printJSON prints --json's one object: the run's summary, or for a
+// strategy that ran several phases, {ok, exitCode, runs: [...]}.
+func (s *session) printJSON() {
+	if !s.flags.json || len(s.summaries) == 0 {
+		return
+	}
+	var v any = s.summaries[0]
+	if len(s.summaries) > 1 {
+		all := map[string]any{"ok": true, "exitCode": 0, "runs": s.summaries}
+		for _, sum := range s.summaries {
+			all["ok"] = all["ok"].(bool) && sum.OK
+			all["exitCode"] = max(all["exitCode"].(int), sum.ExitCode)
+		}
+		v = all
+	}
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(s.env.Stdout, string(b))
+}
+
+// checkTargets: a strategy that runs its own phases gets the command
+// line's targets as jsrt.args; a name that is no task is still an error.
+func (s *session) checkTargets(ws *core.Workspace, targets []string, code int) int {
+	for _, name := range targets {
+		if ws.Graph.Task(name) == nil {
+			errorf(s.env, "%v (given on the command line)", &graph.UnknownTaskError{Name: name, Suggestion: graph.Suggest(name, ws.Graph.Names())})
+			return ExitUsage
+		}
 	}
 	return code
 }
@@ -102,6 +140,14 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 		return nil, err
 	}
 	out, color := s.output()
+	if len(tasks) == 0 && s.flags.since != "" {
+		fmt.Fprintf(out, "nothing to do: no task's inputs changed since %s\n", s.flags.since)
+		sum := monitor.Summary{OK: true, Counts: map[string]int{}, Order: []string{}, Tasks: map[string]monitor.TaskSummary{}}
+		if s.flags.json {
+			s.summaries = append(s.summaries, sum)
+		}
+		return &bindings.Outcome{Value: sum}, nil
+	}
 	disp := monitor.NewLines(out, s.mode, color, dry)
 	disp.SetTotal(len(tasks))
 	now := s.env.Now
@@ -110,6 +156,9 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	obs := newObserved(disp, rec)
 	if req.Events != nil {
 		obs.events, obs.expected = req.Events, s.expectations()
+	}
+	if err := s.dialRemote(ctx, ws, dry); err != nil {
+		return nil, err
 	}
 	opt := s.options(ws, req, targets, obs, dry, stateDir)
 	if s.flags.explain && !dry {
@@ -184,6 +233,7 @@ func (s *session) options(ws *core.Workspace, req bindings.RunRequest, targets [
 	if !s.flags.fixedJobs {
 		opt.Optimize = &core.Optimize{MinJobs: s.flags.minJobs, Interval: s.flags.sampleEvery, Hook: req.Parallelism}
 	}
+	s.useRemote(&opt, req)
 	return opt
 }
 
@@ -192,8 +242,7 @@ func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary,
 		return
 	}
 	if s.flags.json {
-		b, _ := json.Marshal(sum)
-		fmt.Fprintln(s.env.Stdout, string(b))
+		s.summaries = append(s.summaries, sum) // printed once, at the end (printJSON)
 		return
 	}
 	if dry {
@@ -204,7 +253,11 @@ func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary,
 		if logDir == "" {
 			return ""
 		}
-		return s.prettyPath(core.LogPath(logDir, task))
+		p := core.LogPath(logDir, task)
+		if _, err := os.Stat(p); err != nil {
+			return "" // the task printed nothing
+		}
+		return s.prettyPath(p)
 	}, color)
 }
 
@@ -223,6 +276,9 @@ func (s *session) stateDir(ws *core.Workspace) string {
 func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 	if s.db != nil {
 		return nil
+	}
+	if pid := store.HolderPID(dir); !dry && pid > 0 && isAncestor(pid) {
+		return fmt.Errorf("this run was started by the run holding %s (pid %d), which would wait for it forever: give it a state of its own with --state-dir", s.prettyPath(dir), pid)
 	}
 	db, err := store.Open(ctx, dir, store.Options{
 		ReadOnly: dry,
@@ -353,6 +409,7 @@ func withDependents(g *graph.Graph, names []string) []string {
 }
 
 func (s *session) close() {
+	s.closeRemote()
 	if s.tracker != nil {
 		s.tracker.Close()
 	}
@@ -410,4 +467,32 @@ func (s *session) liveView(out io.Writer, color, dry bool, total int) *monitor.L
 		}
 	}
 	return monitor.NewLive(out, monitor.TermWidth(out), color, predict, total)
+}
+
+// isAncestor reports whether pid is this process's parent, grandparent...
+func isAncestor(pid int) bool {
+	for p := os.Getppid(); p > 1; p = parentOf(p) {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
 }
