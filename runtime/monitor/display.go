@@ -4,6 +4,7 @@
 package monitor
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -49,7 +50,11 @@ type Lines struct {
 	dryRun bool
 	total  int
 	done   int
+	tails  map[string][][]byte // quiet mode: the last lines of each task's attempt
 }
+
+// tailLines is how many lines of a failed task quiet mode shows.
+const tailLines = 20
 
 // NewLines returns a display writing to w. total is the number of tasks in
 // the run, for the [n/total] counter.
@@ -118,6 +123,9 @@ func (d *Lines) Finished(t *graph.Task, attempt int, r sched.Result, retry bool)
 		d.status(t.Name, d.paint("33", fmt.Sprintf("failed (%s) after %s, retrying", r.Describe(t.Timeout), dur)))
 	default:
 		d.count()
+		if d.mode == Quiet {
+			d.printTail(t.Name)
+		}
 		d.status(t.Name, d.paint("1;31", failWord(r))+fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, d.counter()))
 	}
 }
@@ -162,7 +170,49 @@ func (d *Lines) Output(t *graph.Task, attempt int) io.WriteCloser {
 	case Grouped:
 		return &spool{d: d, name: t.Name}
 	}
-	return nopCloser{io.Discard}
+	// Quiet: keep the last lines, shown only if the attempt fails.
+	var tail [][]byte
+	lw := &exec.LineWriter{Max: 1024}
+	lw.Emit = func(line []byte, _ bool) {
+		if len(tail) == tailLines {
+			tail = tail[1:]
+		}
+		tail = append(tail, bytes.Clone(line))
+	}
+	return &tailKeeper{lw: lw, done: func() {
+		d.mu.Lock()
+		if d.tails == nil {
+			d.tails = map[string][][]byte{}
+		}
+		d.tails[t.Name] = tail
+		d.mu.Unlock()
+	}}
+}
+
+// tailKeeper feeds a LineWriter and hands over what it kept when closed.
+type tailKeeper struct {
+	lw   *exec.LineWriter
+	done func()
+}
+
+func (k *tailKeeper) Write(p []byte) (int, error) { return k.lw.Write(p) }
+func (k *tailKeeper) Close() error {
+	k.lw.Close()
+	k.done()
+	return nil
+}
+
+// printTail shows, in quiet mode, the last lines a failed task printed.
+func (d *Lines) printTail(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := []byte(d.prefix(name))
+	for _, line := range d.tails[name] {
+		d.w.Write(p)
+		d.w.Write(line)
+		d.w.Write([]byte{'\n'})
+	}
+	delete(d.tails, name)
 }
 
 // spool keeps a grouped attempt's output in a temporary file, so memory stays

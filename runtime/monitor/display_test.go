@@ -414,3 +414,28 @@ func TestRound(t *testing.T) {
 		}
 	}
 }
+
+// Quiet mode shows nothing of a task that succeeds, and the last lines of
+// one that fails, before its status line.
+func TestQuietShowsTheTailOfAFailure(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	d := NewLines(&buf, Quiet, false, false)
+	d.SetTotal(2)
+	for _, c := range []struct {
+		name string
+		out  string
+		code int
+	}{{"good", "fine\n", 0}, {"bad", strings.Repeat("noise\n", 30) + "error: the reason\n", 2}} {
+		task := &graph.Task{Name: c.name}
+		d.Started(task, 1)
+		w := d.Output(task, 1)
+		io.WriteString(w, c.out)
+		w.Close()
+		d.Finished(task, 1, sched.Result{ExitCode: c.code, Duration: time.Second}, false)
+	}
+	want := strings.Repeat("[bad] noise\n", 19) + "[bad] error: the reason\n[bad] FAILED (exit 2) after 1s [2/2]\n"
+	if buf.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
