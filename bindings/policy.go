@@ -100,7 +100,11 @@ func (e *Engine) parallelismHook() func(optimize.Sample, optimize.State) (optimi
 				return err
 			}
 			obj, ok := out.(*goja.Object)
-			jobs, isNum := number(obj.Get("jobs"))
+			var jobs float64
+			isNum := false
+			if ok {
+				jobs, isNum = number(obj.Get("jobs"))
+			}
 			if !ok || !isNum {
 				return fmt.Errorf("must return {jobs: a number, reason: a string}, got %s", describeValue(out))
 			}

@@ -40,11 +40,12 @@ const tsBanner = "await 0; // compiled from TypeScript by jsrt-script"
 func transpile(file, abs string) (string, error) {
 	dir := filepath.Dir(abs)
 	jsrt := api.Plugin{Name: "jsrt", Setup: func(b api.PluginBuild) {
-		b.OnResolve(api.OnResolveOptions{Filter: `^jsrt$`}, func(api.OnResolveArgs) (api.OnResolveResult, error) {
-			return api.OnResolveResult{Path: "jsrt", Namespace: "jsrt"}, nil
+		// "jsrt" and the shipped policies ("jsrt/policies/NAME") are native.
+		b.OnResolve(api.OnResolveOptions{Filter: `^jsrt(/policies/[a-z]+)?$`}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			return api.OnResolveResult{Path: a.Path, Namespace: "jsrt"}, nil
 		})
-		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "jsrt"}, func(api.OnLoadArgs) (api.OnLoadResult, error) {
-			src := `module.exports = globalThis.require("jsrt");`
+		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "jsrt"}, func(a api.OnLoadArgs) (api.OnLoadResult, error) {
+			src := "module.exports = globalThis.require(" + strconv.Quote(a.Path) + ");"
 			return api.OnLoadResult{Contents: &src, Loader: api.LoaderJS}, nil
 		})
 	}}

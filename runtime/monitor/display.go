@@ -126,7 +126,7 @@ func (d *Lines) Finished(t *graph.Task, attempt int, r sched.Result, retry bool)
 		if d.mode == Quiet {
 			d.printTail(t.Name)
 		}
-		d.status(t.Name, d.paint("1;31", failWord(r))+fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, d.counter()))
+		d.status(t.Name, d.paint("1;31", failWord(r))+fmt.Sprintf("%s after %s %s", why(r, t), dur, d.counter()))
 	}
 }
 
@@ -297,7 +297,7 @@ func (d *Lines) SpeculationDone(t *graph.Task, r sched.Result) {
 	case r.OK():
 		d.status(t.Name, d.paint("2", fmt.Sprintf("ran ahead into the cache in %s", Round(r.Duration))))
 	case r.Interrupted:
-		d.status(t.Name, d.paint("2", "stopped running ahead: requested work needed the slot"))
+		d.status(t.Name, d.paint("2", "stopped running ahead (requested work needed the slot, or the run ended); nothing cached"))
 	default:
 		d.status(t.Name, d.paint("2", "running ahead failed ("+r.Describe(t.Timeout)+"); nothing cached"))
 	}
@@ -310,4 +310,13 @@ func failWord(r sched.Result) string {
 		return "INTERRUPTED"
 	}
 	return "FAILED"
+}
+
+// why is the " (exit 2)" after FAILED; nothing after INTERRUPTED, which
+// says it all.
+func why(r sched.Result, t *graph.Task) string {
+	if r.Interrupted {
+		return ""
+	}
+	return " (" + r.Describe(t.Timeout) + ")"
 }

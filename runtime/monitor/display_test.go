@@ -383,7 +383,7 @@ func TestFailureDescriptions(t *testing.T) {
 		{sched.Result{ExitCode: 3, Duration: 20 * time.Millisecond}, "[t] FAILED (exit 3) after 20ms [1/1]\n"},
 		{sched.Result{ExitCode: -1, Signal: "SIGKILL", Duration: 2 * time.Second}, "[t] FAILED (killed by SIGKILL) after 2s [1/1]\n"},
 		{sched.Result{ExitCode: -1, TimedOut: true, Duration: 5004 * time.Millisecond}, "[t] FAILED (timed out after 5s) after 5s [1/1]\n"},
-		{sched.Result{ExitCode: -1, Interrupted: true, Duration: 125 * time.Second}, "[t] INTERRUPTED (interrupted) after 2m5s [1/1]\n"},
+		{sched.Result{ExitCode: -1, Interrupted: true, Duration: 125 * time.Second}, "[t] INTERRUPTED after 2m5s [1/1]\n"},
 		{sched.Result{ExitCode: -1, Err: errors.New(`command "mkae" not found`)}, "[t] FAILED (command \"mkae\" not found) after 0s [1/1]\n"},
 	}
 	for _, tt := range tests {

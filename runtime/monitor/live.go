@@ -311,7 +311,7 @@ func (l *Live) Finished(t *graph.Task, attempt int, r sched.Result, retry bool) 
 	default:
 		l.done++
 		l.failed++
-		msg = l.paint("1;31", failWord(r)) + fmt.Sprintf(" (%s) after %s %s", r.Describe(t.Timeout), dur, l.counter())
+		msg = l.paint("1;31", failWord(r)) + fmt.Sprintf("%s after %s %s", why(r, t), dur, l.counter())
 	}
 	l.queueLocked([]byte(l.prefix(t.Name)), []byte(msg))
 }
@@ -344,7 +344,7 @@ func (l *Live) SpeculationDone(t *graph.Task, r sched.Result) {
 	case r.OK():
 		l.status(t.Name, l.paint("2", fmt.Sprintf("ran ahead into the cache in %s", Round(r.Duration))))
 	case r.Interrupted:
-		l.status(t.Name, l.paint("2", "stopped running ahead: requested work needed the slot"))
+		l.status(t.Name, l.paint("2", "stopped running ahead (requested work needed the slot, or the run ended); nothing cached"))
 	default:
 		l.status(t.Name, l.paint("2", "running ahead failed ("+r.Describe(t.Timeout)+"); nothing cached"))
 	}

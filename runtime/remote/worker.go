@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"path/filepath"
@@ -133,6 +134,19 @@ func (w *Worker) logf(format string, a ...any) {
 // Run serves tasks until ctx is done.
 func (w *Worker) Run(ctx context.Context) error {
 	w.started = time.Now()
+	// One worker per directory: another one would wipe this one's scratch
+	// space. The flock dies with its process.
+	if err := os.MkdirAll(w.opt.Dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the worker directory: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(w.opt.Dir, "worker.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot open the worker directory's lock: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("another worker is using %s: give each worker its own --dir", w.opt.Dir)
+	}
 	os.RemoveAll(w.scratch.dir) // what a killed worker left
 	if err := os.MkdirAll(w.scratch.dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the worker directory: %w", err)

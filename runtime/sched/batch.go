@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
 )
@@ -78,7 +79,12 @@ func (l *loop) groups(members []readyItem) ([][]string, error) {
 func batchTask(members []*graph.Task, pool string) *graph.Task {
 	first := *members[0]
 	bt := &first
-	bt.Name = fmt.Sprintf("%s×%d", first.Batch, len(members))
+	h := fnv.New32a()
+	for _, m := range members {
+		h.Write([]byte(m.Name + "\x00"))
+	}
+	// The members' hash keeps batches apart in logs and history.
+	bt.Name = fmt.Sprintf("%s×%d-%06x", first.Batch, len(members), h.Sum32()&0xffffff)
 	bt.Pool, bt.Pools, bt.Deps = pool, nil, nil
 	bt.Inputs, bt.Outputs = nil, nil
 	seenIn, seenOut := map[string]bool{}, map[string]bool{}

@@ -36,9 +36,11 @@ declare module "jsrt" {
     timeout?: Duration;
     /** Extra attempts after a failure, with exponential backoff and jitter. */
     retries?: number;
-    /** A pool defined with pool(name, {slots}). */
-    pool?: string;
+    /** A pool defined with pool(name, {slots}), or several: the select policy picks one with a free slot. */
+    pool?: string | string[];
     tags?: string[];
+    /** Ready tasks with the same batch key (and the same cmd, cwd, env, pool, timeout) may run as one process over all their inputs. */
+    batch?: string;
     /** A whole number; higher starts first, before any critical-path weight. */
     priority?: number;
     /** Start it before everything else that is ready. */
@@ -98,6 +100,10 @@ declare module "jsrt" {
     speedup: number;
     /** Task time that cache hits saved. */
     savedMs?: number;
+    /** What speculation did: tasks run ahead in this run, and hits on results run ahead earlier. */
+    ahead: { started: number; stored: number; stopped: number; hits: number };
+    /** The run's metrics (not for dry runs). */
+    metrics?: Metrics;
     counts: Partial<Record<TaskStatus, number>>;
     /** The tasks of the run in topological order. */
     order: string[];
@@ -184,6 +190,8 @@ declare module "jsrt" {
     /** The name of the pool to run in. */
     select: (task: TaskInfo, candidates: Candidate[]) => string | Promise<string>;
     retry: (task: TaskInfo, attempt: number, result: AttemptResult) => RetryDecision | Promise<RetryDecision>;
+    /** Group ready tasks sharing a batch key (in priority order) into batches of task names; the first starts now. */
+    batch: (tasks: TaskInfo[]) => string[][] | Promise<string[][]>;
   }
 
   export interface Scheduler {
@@ -300,18 +308,28 @@ declare module "jsrt" {
   }
 
   export interface MonitorEvents {
-    /** A task finished. */
-    task: (task: string, summary: TaskSummary) => void;
-    /** Every sample during a run. */
-    metrics: (metrics: Metrics) => void;
+    /** An attempt started. */
+    taskStart: (event: { task: string; attempt: number }) => void;
+    /** An attempt ended. */
+    taskEnd: (event: {
+      task: string;
+      attempt: number;
+      outcome: "ok" | "failed" | "timeout" | "interrupted" | "cached" | "error";
+      exitCode: number;
+      durationMs: number;
+      cached: boolean;
+      retrying: boolean;
+    }) => void;
+    /** Every machine sample during a run, with the number of slots in use. */
+    sample: (sample: ResourceSample & { jobs: number }) => void;
+    /** A task more than 50 % (and 50 ms) away from a high-confidence prediction. */
     anomaly: (anomaly: Anomaly) => void;
   }
 
   export interface Monitor {
-    /** The figures of the run going on (or the last one). */
-    metrics(): Metrics;
-    /** The report of the last finished run; null before any. */
-    report(): Report | null;
+    /** The figures of the run going on, or of the last one; null before any run. */
+    metrics(): Metrics | null;
+    /** Listeners are called on the script's loop while a run goes on. */
     on<K extends keyof MonitorEvents>(event: K, fn: MonitorEvents[K]): void;
   }
 
@@ -336,7 +354,32 @@ declare module "jsrt" {
   export const cache: {
     /** Drop the cached results of these tasks and of everything depending on them; returns the tasks affected. */
     invalidate(...names: string[]): string[];
+    /** Bound the cache after each run (bytes, or a size such as "1GiB"); --cache-max wins. */
+    maxSize(size: number | string): void;
   };
+}
+
+declare module "jsrt/policies/priority" {
+  import type { SchedulerHooks } from "jsrt";
+  const priority: (task: import("jsrt").TaskInfo, ctx: import("jsrt").PriorityContext) => number;
+  export = priority;
+}
+
+declare module "jsrt/policies/select" {
+  import type { SchedulerHooks } from "jsrt";
+  const select: SchedulerHooks["select"];
+  export = select;
+}
+
+declare module "jsrt/policies/retry" {
+  import type { SchedulerHooks } from "jsrt";
+  const retry: SchedulerHooks["retry"];
+  export = retry;
+}
+
+declare module "jsrt/policies/batch" {
+  const batch: (tasks: import("jsrt").TaskInfo[]) => string[][];
+  export = batch;
 }
 
 declare module "jsrt/policies/parallelism" {
@@ -358,6 +401,7 @@ declare var scheduler: typeof import("jsrt").scheduler;
 declare var optimizer: typeof import("jsrt").optimizer;
 declare var monitor: typeof import("jsrt").monitor;
 declare var cache: typeof import("jsrt").cache;
+declare var args: typeof import("jsrt").args;
 interface History {
   /** What history predicts of a task. */
   predict(name: string): import("jsrt").Prediction;
@@ -368,6 +412,10 @@ declare var history: History;
 interface NodeRequire {
   (id: "jsrt"): typeof import("jsrt");
   (id: "jsrt/policies/parallelism"): typeof import("jsrt/policies/parallelism");
+  (id: "jsrt/policies/priority"): typeof import("jsrt/policies/priority");
+  (id: "jsrt/policies/select"): typeof import("jsrt/policies/select");
+  (id: "jsrt/policies/retry"): typeof import("jsrt/policies/retry");
+  (id: "jsrt/policies/batch"): typeof import("jsrt/policies/batch");
   (id: string): any;
 }
 declare var require: NodeRequire;
