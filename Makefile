@@ -35,3 +35,11 @@ golden:
 
 clean:
 	rm -rf bin .jsrt
+
+# Side by side with make, ninja, go-task and Turborepo on the same generated
+# graphs (bench/peers): QUICK=1 takes a few minutes and writes bench/out/;
+# the full run (about half an hour) regenerates the Peers section of
+# BENCHMARKS.md and bench/peers/results.json.
+.PHONY: bench-peers
+bench-peers:
+	$(GO) run ./bench/peers $(if $(QUICK),-quick)
