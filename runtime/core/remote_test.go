@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -105,5 +106,33 @@ func TestRemoteAttemptsAreLoggedRecordedAndCachedLikeLocalOnes(t *testing.T) {
 	}
 	if len(remote.attempts) != 4 {
 		t.Fatalf("%d remote attempts, want 4 (3, then plain again)", len(remote.attempts))
+	}
+}
+
+// noWorkers is a fleet that serves no pool.
+type noWorkers struct{}
+
+func (noWorkers) Takes(*graph.Task) bool { return false }
+func (noWorkers) Run(context.Context, RemoteAttempt, io.Writer) sched.Result {
+	panic("Run without Takes")
+}
+
+// With no worker for a task's pool, the task runs here and the run says
+// so, once per pool.
+func TestNoWorkerForAPoolSaysSoOnce(t *testing.T) {
+	t.Parallel()
+	ws := NewWorkspace(t.TempDir())
+	ws.Pools["heavy"] = 1
+	for _, name := range []string{"a", "b"} {
+		ws.Graph.Add(&graph.Task{Name: name, Shell: "true", Pool: "heavy"})
+	}
+	disp := &quiet{}
+	_, err := Run(context.Background(), ws, RunOptions{Targets: []string{"a", "b"}, Jobs: 2, Display: disp,
+		Env: []string{"PATH=" + os.Getenv("PATH")}, Remote: noWorkers{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disp.notices) != 1 || !strings.HasSuffix(disp.notices[0], `no worker serves pool "heavy": its tasks run here`) {
+		t.Fatalf("notices %q", disp.notices)
 	}
 }

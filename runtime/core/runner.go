@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/exec"
@@ -21,6 +22,9 @@ import (
 type localRunner struct {
 	ws  *Workspace
 	opt RunOptions
+
+	mu        sync.Mutex
+	saidLocal map[string]bool // pools already reported as running here
 }
 
 func (r *localRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
@@ -45,8 +49,11 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 		w = io.MultiWriter(log, out)
 	}
 	// --- remote execution (see remote.go): a worker runs the attempt.
-	if r.opt.Remote != nil && r.opt.Remote.Takes(t) {
-		return r.runRemote(ctx, t, attempt, id, w), offset
+	if r.opt.Remote != nil {
+		if r.opt.Remote.Takes(t) {
+			return r.runRemote(ctx, t, attempt, id, w), offset
+		}
+		r.sayLocal(t)
 	}
 	// ---
 	spec := exec.Spec{
@@ -249,3 +256,22 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) Close() error                { return nil }
+
+// sayLocal tells, once per pool, that no worker serves a task's pool so
+// its tasks run here.
+func (r *localRunner) sayLocal(t *graph.Task) {
+	pool := t.Pool
+	if pool == "" {
+		pool = "default"
+	}
+	r.mu.Lock()
+	said := r.saidLocal[pool]
+	if r.saidLocal == nil {
+		r.saidLocal = map[string]bool{}
+	}
+	r.saidLocal[pool] = true
+	r.mu.Unlock()
+	if n, ok := r.opt.Display.(Notices); ok && !said {
+		n.Notice(t, fmt.Sprintf("no worker serves pool %q: its tasks run here", pool))
+	}
+}
