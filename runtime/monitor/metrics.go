@@ -105,17 +105,33 @@ func measure(tl *Timeline, vs []*taskView) Metrics {
 	return m
 }
 
-// slotTime integrates the effective parallelism over [0, wall]: Jobs until
-// the first change, then each change's To.
+// slotTime integrates the available slots over [0, wall]: the effective
+// parallelism (Jobs until the first change, then each change's To), or the
+// number of attempts running when that is more — lowering the parallelism
+// stops nothing that runs, so those slots stay in use.
 func slotTime(tl *Timeline) time.Duration {
-	changes := slices.Clone(tl.Changes)
-	slices.SortStableFunc(changes, func(a, b Change) int { return cmp.Compare(a.At, b.At) })
-	var total time.Duration
-	jobs, from := tl.Jobs, time.Duration(0)
-	for _, c := range changes {
-		at := min(max(c.At, 0), tl.Wall)
-		total += time.Duration(jobs) * (at - from)
-		jobs, from = c.To, at
+	type event struct {
+		at    time.Duration
+		jobs  int // > 0: the parallelism becomes jobs
+		delta int // +1 an attempt starts, -1 one ends
 	}
-	return total + time.Duration(jobs)*max(0, tl.Wall-from)
+	var evs []event
+	for _, c := range tl.Changes {
+		evs = append(evs, event{at: min(max(c.At, 0), tl.Wall), jobs: max(c.To, 1)})
+	}
+	for _, sp := range tl.Spans {
+		evs = append(evs, event{at: min(max(sp.Start, 0), tl.Wall), delta: 1}, event{at: min(max(sp.End, 0), tl.Wall), delta: -1})
+	}
+	slices.SortStableFunc(evs, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+	var total time.Duration
+	jobs, running, from := tl.Jobs, 0, time.Duration(0)
+	for _, e := range evs {
+		total += time.Duration(max(jobs, running)) * (e.at - from)
+		from = e.at
+		if e.jobs > 0 {
+			jobs = e.jobs
+		}
+		running += e.delta
+	}
+	return total + time.Duration(max(jobs, running))*max(0, tl.Wall-from)
 }

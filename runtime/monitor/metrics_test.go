@@ -12,7 +12,8 @@ import (
 func TestMeasure(t *testing.T) {
 	t.Parallel()
 	lowered := retryRun()
-	// -j 2 for 4 s, 1 for 4 s, 2 for the last 2 s: 16 slot-seconds.
+	// -j 2 for 4 s, 1 for 4 s, 2 for the last 2 s: 16 slot-seconds, but two
+	// attempts still run from 4 to 6 s (lowering stops nothing): 18.
 	lowered.Changes = []Change{{At: 8 * sec, From: 1, To: 2}, {At: 4 * sec, From: 2, To: 1}}
 	live := retryRun()
 	live.Wall = 4 * sec
@@ -42,7 +43,7 @@ func TestMeasure(t *testing.T) {
 			CacheHitRate: 0.2,
 		}},
 		{"parallelism lowered for a while", lowered, Metrics{
-			Completed: 6, TaskTime: 16 * sec, SlotTime: 16 * sec, Efficiency: 0.8, Utilisation: 1, Speedup: 1.6,
+			Completed: 6, TaskTime: 16 * sec, SlotTime: 18 * sec, Efficiency: 0.8, Utilisation: 16.0 / 18, Speedup: 1.6,
 			Throughput: 0.6, AvgDuration: secs(3.1), CacheHitRate: 0.2,
 		}},
 		{"live run", live, Metrics{
