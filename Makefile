@@ -31,7 +31,7 @@ demo: build
 
 # Regenerate CLI golden files after an intended output change.
 golden:
-	$(GO) test ./cmd/... -run Golden -update
+	$(GO) test ./cmd/jsrt-script -run Golden -update
 
 clean:
 	rm -rf bin .jsrt
