@@ -285,7 +285,7 @@ func (rs *replSession) graphCmd(_ context.Context, _ chan struct{}, arg string) 
 	if err != nil {
 		return err
 	}
-	return printGraph(rs.env.Stdout, arg, newGraphView(g, tasks, nil))
+	return printGraph(rs.env.Stdout, arg, newGraphView(g, tasks, readEstimates(rs.stateDir())))
 }
 
 func (rs *replSession) historyCmd(_ context.Context, _ chan struct{}, arg string) error {

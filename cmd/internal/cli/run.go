@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -105,6 +107,19 @@ func runCmd(env *Env, args []string) int {
 	if f.sampleEvery < 50*time.Millisecond {
 		errorf(env, "run: --sample-every must be at least 50ms, got %s", f.sampleEvery)
 		return ExitUsage
+	}
+	for flagName, path := range map[string]string{"--profile": f.profile, "--report": f.report} {
+		if path == "" {
+			continue
+		}
+		dir := filepath.Dir(path)
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(env.Cwd, dir)
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			errorf(env, "run: %s %s: directory %s does not exist", flagName, path, filepath.Dir(path))
+			return ExitUsage
+		}
 	}
 	if f.policyTO <= 0 {
 		errorf(env, "run: --policy-timeout must be positive, got %s", f.policyTO)
