@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -31,6 +32,14 @@ func StartServer(o ServerOptions) (*Server, error) {
 	}
 	if o.Port == 0 {
 		o.Port = 4222
+	}
+	// A port already taken fails at once, not after the server's wait.
+	if o.Port > 0 {
+		l, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
+		if err != nil {
+			return nil, fmt.Errorf("cannot start the NATS server: %w", err)
+		}
+		l.Close()
 	}
 	s, err := server.NewServer(&server.Options{Host: o.Host, Port: o.Port, JetStream: true, StoreDir: o.StoreDir,
 		NoSigs: true, NoLog: true, ServerName: "jsrt-script"})

@@ -34,7 +34,7 @@ func natsServerCmd(env *Env, args []string) int {
 	s, err := remote.StartServer(remote.ServerOptions{Host: *host, Port: *port, StoreDir: dir})
 	if err != nil {
 		errorf(env, "nats-server: %v", err)
-		return ExitFailed
+		return ExitUsage // a port in use or a bad store: the command's input
 	}
 	fmt.Fprintf(env.Stdout, "nats-server: JetStream listening on %s, data in %s; stop with Ctrl-C\n", s.URL(), dir)
 	fmt.Fprintf(env.Stdout, "nats-server: start workers with: jsrt-script worker --nats %s\n", s.URL())
