@@ -28,6 +28,7 @@ import (
 type recordingRun struct {
 	outcomes []*Outcome
 	hang     bool
+	started  func() // called when a run starts (the scenario's cancel, say)
 	cancel   context.CancelFunc
 	err      error
 
@@ -55,6 +56,9 @@ func (r *recordingRun) run(ctx context.Context, ws *core.Workspace, req RunReque
 	defer func() { r.mu.Lock(); r.running--; r.mu.Unlock() }()
 
 	time.Sleep(time.Millisecond) // a run takes a while: overlapping runs would show
+	if r.started != nil {
+		r.started()
+	}
 	if r.cancel != nil {
 		r.cancel()
 		return &Outcome{Value: map[string]any{"ok": false, "exitCode": 130}, ExitCode: 130}, nil
@@ -639,8 +643,8 @@ func TestCancelStopsScriptAfterRun(t *testing.T) {
 		run  func(cancel context.CancelFunc) *recordingRun
 	}{
 		{"the run lasts until cancelled", func(cancel context.CancelFunc) *recordingRun {
-			time.AfterFunc(5*time.Millisecond, cancel)
-			return &recordingRun{hang: true}
+			// Cancelled once the run is going, however slow the machine.
+			return &recordingRun{hang: true, started: func() { time.AfterFunc(5*time.Millisecond, cancel) }}
 		}},
 		{"cancelled as the run ends", func(cancel context.CancelFunc) *recordingRun {
 			return &recordingRun{cancel: cancel}
