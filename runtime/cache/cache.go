@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -55,6 +56,7 @@ type Cache struct {
 	// transaction, so a fully cached run does not write per task. Lost on
 	// a crash, it costs an earlier LRU eviction or a wider {changed}.
 	mu      sync.Mutex
+	loaded  map[string][]byte // entries read by Preload, until Flush
 	counts  map[string]*counts
 	used    map[string]*Entry
 	lastRun map[string]Last
@@ -95,7 +97,53 @@ func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
 	return e, c.count(task, e != nil)
 }
 
+// preloadMax bounds what Preload keeps in memory.
+const preloadMax = 64 << 20
+
+// forget drops what Preload read (entries are about to change).
+func (c *Cache) forget() {
+	c.mu.Lock()
+	c.loaded = nil
+	c.mu.Unlock()
+}
+
+// Preload reads every entry in one scan (up to preloadMax bytes), so a run
+// of many cache hits does not read the store once per task. What it read
+// is forgotten at Flush, the end of the run.
+func (c *Cache) Preload() error {
+	loaded, size := map[string][]byte{}, 0
+	err := c.kv.Scan([]byte(entryPrefix), false, func(key, val []byte) (bool, error) {
+		size += len(key) + len(val)
+		if size > preloadMax {
+			loaded = nil
+			return false, nil
+		}
+		loaded[string(key)] = bytes.Clone(val)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.loaded = loaded
+	c.mu.Unlock()
+	return nil
+}
+
 func (c *Cache) get(task string, key Digest) (*Entry, error) {
+	c.mu.Lock()
+	loaded := c.loaded
+	c.mu.Unlock()
+	if loaded != nil {
+		b, ok := loaded[string(entryKey(task, key))]
+		if !ok {
+			return nil, nil
+		}
+		var e Entry
+		if json.Unmarshal(b, &e) == nil {
+			return &e, nil
+		}
+	}
 	b, err := c.kv.Get(entryKey(task, key))
 	if errors.Is(err, kv.ErrNotFound) {
 		return nil, nil
@@ -188,10 +236,20 @@ func (c *Cache) put(e *Entry) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	if c.loaded != nil {
+		c.loaded[string(entryKey(e.Task, e.Key))] = b
+	}
+	c.mu.Unlock()
 	return c.kv.Write(func(t kv.Txn) error { return t.Set(entryKey(e.Task, e.Key), b) })
 }
 
 func (c *Cache) drop(e *Entry) error {
+	c.mu.Lock()
+	if c.loaded != nil {
+		delete(c.loaded, string(entryKey(e.Task, e.Key)))
+	}
+	c.mu.Unlock()
 	return c.kv.Write(func(t kv.Txn) error { return deleteEntry(t, e) })
 }
 
@@ -261,6 +319,7 @@ func (c *Cache) Flush() error {
 	c.mu.Lock()
 	hits, used, last := c.counts, c.used, c.lastRun
 	c.counts, c.used, c.lastRun = map[string]*counts{}, map[string]*Entry{}, map[string]Last{}
+	c.loaded = nil
 	c.mu.Unlock()
 	writes := map[string]func(t kv.Txn) error{}
 	if len(hits) > 0 {
@@ -357,6 +416,7 @@ func (c *Cache) entries() ([]*Entry, error) {
 // Invalidate drops every entry of the named tasks and, transitively, of
 // every task whose entries depend on them. It returns the tasks affected.
 func (c *Cache) Invalidate(tasks ...string) ([]string, error) {
+	c.forget()
 	all, err := c.entries()
 	if err != nil {
 		return nil, err
@@ -408,6 +468,7 @@ type GCResult struct {
 // entries total at most maxBytes (0: no bound), then deletes blobs no entry
 // refers to.
 func (c *Cache) GC(maxBytes int64) (GCResult, error) {
+	c.forget()
 	var res GCResult
 	all, err := c.entries()
 	if err != nil {

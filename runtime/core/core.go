@@ -132,6 +132,11 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		if err := opt.Caching.Index.Preload(ws.Root); err != nil {
 			return nil, fmt.Errorf("cannot read the file index: %w", err)
 		}
+		if !opt.Caching.NoCache {
+			if err := opt.Caching.Cache.Preload(); err != nil {
+				return nil, fmt.Errorf("cannot read the cache: %w", err)
+			}
+		}
 	}
 	optSched, stopSampling, err := startOptimizer(ctx, opt)
 	if err != nil {

@@ -124,6 +124,22 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 		vals[i] = val
 	}
 	counts := map[string]int{}
+	if len(recs) > 16 {
+		// One scan for the counters of a big batch, not a read per task
+		// (only this process writes history: it holds the state's lock).
+		if err := h.s.Scan([]byte(keyCount), false, func(key, val []byte) (bool, error) {
+			n, _ := strconv.Atoi(string(val))
+			counts[string(key[len(keyCount):])] = n
+			return true, nil
+		}); err != nil {
+			return fmt.Errorf("history: reading counts: %w", err)
+		}
+		for _, r := range recs {
+			if _, ok := counts[r.Task]; !ok {
+				counts[r.Task] = 0
+			}
+		}
+	}
 	err := h.s.Write(func(t kv.Txn) error {
 		for i, r := range recs {
 			if _, seen := counts[r.Task]; !seen {
