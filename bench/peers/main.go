@@ -9,6 +9,10 @@
 //	go run ./bench/peers gen -family skewed -n 200 -seed 1 -out DIR
 //	                                the generator alone: every tool's files and
 //	                                theory.json for one graph
+//	go run ./bench/peers render [-in FILE] [-doc BENCHMARKS.md]
+//	                                the report of a results file, measuring nothing
+//	go run ./bench/peers -rows makespan -merge
+//	                                re-measure some rows, keep the others
 //
 // (make bench-peers [QUICK=1] runs the first two.)
 //
@@ -60,6 +64,10 @@ func main() {
 		genMain(os.Args[2:])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "render" {
+		renderMain(os.Args[2:])
+		return
+	}
 	quick := flag.Bool("quick", false, "quick mode: small graphs, few runs, turbo only if already installed")
 	bin := flag.String("bin", "", "jsrt-script binary (default: build ./cmd/jsrt-script into bench/out)")
 	only := flag.String("tools", "", "comma-separated tools to run (default: all of "+strings.Join(toolNames, ",")+")")
@@ -100,6 +108,7 @@ func main() {
 	} else if e.jsrt, err = filepath.Abs(e.jsrt); err != nil {
 		fatalf("%v", err)
 	}
+	findGNUTime()
 	if err := aptInstall("hyperfine", "hyperfine"); err != nil {
 		logf("hyperfine unavailable (%v): the harness times no-op runs itself", err)
 	}
@@ -628,6 +637,30 @@ type results struct {
 	Noop      []noopResult      `json:"noop"`
 	Replay    []replayResult    `json:"replay"`
 	Notes     []string          `json:"notes,omitempty"`
+}
+
+// renderMain prints (and with -doc splices) the report of a results file
+// without measuring anything.
+func renderMain(args []string) {
+	fs := flag.NewFlagSet("render", flag.ExitOnError)
+	in := fs.String("in", "bench/peers/results.json", "results file")
+	doc := fs.String("doc", "", "markdown file whose Peers section to regenerate")
+	fs.Parse(args)
+	b, err := os.ReadFile(*in)
+	if err != nil {
+		fatalf("render: %v", err)
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		fatalf("render: %s: %v", *in, err)
+	}
+	md := report(&res, filepath.ToSlash(*in))
+	fmt.Print(md)
+	if *doc != "" {
+		if err := spliceDoc(*doc, md); err != nil {
+			fatalf("render: %v", err)
+		}
+	}
 }
 
 func genMain(args []string) {

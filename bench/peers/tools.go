@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,19 @@ func procEnv(toolsBin string) []string {
 	return append(out, "PATH="+toolsBin+":"+os.Getenv("PATH"),
 		"TURBO_TELEMETRY_DISABLED=1", "DO_NOT_TRACK=1", "TURBO_NO_UPDATE_NOTIFIER=1", "NO_COLOR=1",
 		"npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
+}
+
+// gnuTime is GNU time's path when it is installed (Debian package time);
+// findGNUTime sets it.
+var gnuTime string
+
+func findGNUTime() {
+	if err := aptInstall("time", "time"); err != nil {
+		logf("GNU time unavailable (%v): peak RSS from wait4 (an upper bound: includes the harness's own)", err)
+	}
+	if out, err := exec.Command("/usr/bin/time", "-f", "%M", "true").CombinedOutput(); err == nil && len(strings.TrimSpace(string(out))) > 0 {
+		gnuTime = "/usr/bin/time"
+	}
 }
 
 func capture(dir string, name string, args ...string) (string, error) {
@@ -313,6 +327,20 @@ func run(dir string, vars []string, argv []string, logPath string, timeout time.
 func runOut(dir string, vars []string, argv []string, logPath string, timeout time.Duration, keep bool) runResult {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Peak RSS through GNU time, which forks: a child that Go starts (with
+	// vfork) reports the starting process's own peak RSS as its ru_maxrss
+	// (Linux keeps the high-water mark across exec), so wait4 from here
+	// would report this harness's memory for small tools.
+	var rssFile string
+	if gnuTime != "" {
+		f, err := os.CreateTemp("", "peers-rss-")
+		if err == nil {
+			rssFile = f.Name()
+			f.Close()
+			defer os.Remove(rssFile)
+			argv = append([]string{gnuTime, "-f", "%M", "-o", rssFile}, argv...)
+		}
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = vars
@@ -339,9 +367,16 @@ func runOut(dir string, vars []string, argv []string, logPath string, timeout ti
 	start := time.Now()
 	err := cmd.Run()
 	res := runResult{Wall: time.Since(start), Stdout: stdout.Bytes()}
-	if cmd.ProcessState != nil {
+	if rssFile != "" {
+		if b, err := os.ReadFile(rssFile); err == nil {
+			lines := strings.Fields(string(b))
+			if len(lines) > 0 {
+				res.RSSKB, _ = strconv.ParseInt(lines[len(lines)-1], 10, 64)
+			}
+		}
+	} else if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.RSSKB = ru.Maxrss
+			res.RSSKB = ru.Maxrss // an upper bound: includes this harness's own peak
 		}
 	}
 	if ctx.Err() != nil {
