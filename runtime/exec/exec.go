@@ -55,7 +55,7 @@ type Result struct {
 	Signal      string        // "SIGKILL", "SIGTERM", ... when the leader died by a signal, else ""
 	TimedOut    bool          // the Timeout fired
 	Interrupted bool          // ctx was cancelled (or Kill closed) before the process ended on its own
-	PeakRSS     int64         // bytes, from the rusage of the leader (includes its waited-for children; Linux also counts the forking Go process, so it is never below that)
+	PeakRSS     int64         // bytes, from the rusage of the leader and its waited-for children; 0 when unknown (see fill)
 	CPUTime     time.Duration // user+system from that rusage
 	Err         error         // non-nil when the process could not be started (*StartError) or waited for (*WaitError)
 	OutputErr   error         // first error from Output.Write; the output after it was read and discarded
@@ -246,9 +246,24 @@ func (p *proc) fill(res *Result) {
 	}
 	res.ExitCode = state.ExitCode()
 	if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
-		res.PeakRSS = ru.Maxrss * 1024 // KiB on Linux
+		// Go starts processes with vfork, and Linux carries the parent's
+		// high-water RSS into the child at exec, so a task smaller than
+		// this process reports this process's peak. Only a figure above
+		// our own peak is the task's; below it the task's size is unknown.
+		if own := selfMaxRSS(); ru.Maxrss > own {
+			res.PeakRSS = ru.Maxrss * 1024 // KiB on Linux
+		}
 		res.CPUTime = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
+}
+
+// selfMaxRSS is this process's peak resident set in KiB.
+func selfMaxRSS() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Maxrss
 }
 
 // copyOutput copies r to out through a fixed buffer until EOF or a read

@@ -46,7 +46,8 @@ type Controller struct {
 	last     time.Time // of the last change of jobs, or of the first sample
 	memHigh  bool      // memory above Rule.MemHigh at the latest sample
 	sample   Sample    // the latest
-	reserved int64     // predicted RSS admitted since the latest sample
+	reserved int64     // predicted RSS admitted since the latest sample, less what finished
+	gen      uint64    // counts samples: reservations older than the latest are in it
 }
 
 // NewController returns a controller for bounds [minJobs, maxJobs]; minJobs
@@ -96,6 +97,7 @@ func (c *Controller) Update(s Sample, load Load) (int, []Event) {
 		c.started, c.last = true, s.Time
 	}
 	c.sample, c.reserved = s, 0
+	c.gen++
 	var events []Event
 	if high := s.MemUsedPercent > c.Rule.MemHigh; high != c.memHigh {
 		c.memHigh = high
@@ -136,11 +138,16 @@ func (c *Controller) Update(s Sample, load Load) (int, []Event) {
 //
 // and never when nothing is running (a task that fits nowhere still runs
 // alone) or before the first sample. An admitted task's predicted RSS is
-// reserved until the next Update, so tasks started between two samples are
-// not all admitted against the same memory. Call it only right before
-// starting the task.
-func (c *Controller) Admit(predictedRSS int64, running int) (bool, string) {
-	if running == 0 || !c.started || predictedRSS <= 0 {
+// reserved until the next Update or until Release, so tasks started between
+// two samples are not all admitted against the same memory. Call it only
+// right before starting the task; gen is the reservation's generation, to
+// give to Release when the task ends.
+func (c *Controller) Admit(predictedRSS int64, running int) (ok bool, reason string) {
+	if !c.started || predictedRSS <= 0 {
+		return true, ""
+	}
+	if running == 0 {
+		c.reserved += predictedRSS
 		return true, ""
 	}
 	if c.memHigh && predictedRSS >= c.Rule.HeavyRSS {
@@ -153,6 +160,18 @@ func (c *Controller) Admit(predictedRSS int64, running int) (bool, string) {
 	}
 	c.reserved += predictedRSS
 	return true, ""
+}
+
+// Generation identifies the latest sample; a reservation made by Admit
+// belongs to it.
+func (c *Controller) Generation() uint64 { return c.gen }
+
+// Release gives back what Admit reserved for a task that has ended, when no
+// sample was taken since (a later sample already shows the memory it used).
+func (c *Controller) Release(predictedRSS int64, gen uint64) {
+	if gen == c.gen && predictedRSS > 0 {
+		c.reserved = max(0, c.reserved-predictedRSS)
+	}
 }
 
 // Admit is memory-aware admission: a task whose predicted peak RSS (bytes,

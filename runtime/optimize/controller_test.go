@@ -281,6 +281,34 @@ func TestControllerAdmitLearnedRSS(t *testing.T) {
 	}
 }
 
+func TestReleaseGivesBackAReservation(t *testing.T) {
+	t.Parallel()
+	const gib = 1 << 30
+	c := NewController(DefaultRule(), 1, 4)
+	c.Update(Sample{Time: t0, MemUsedPercent: 50, MemAvailable: 5 * gib}, Load{})
+	gen := c.Generation()
+	if ok, _ := c.Admit(3*gib, 1); !ok {
+		t.Fatal("3 GiB of 5 available was held")
+	}
+	if ok, _ := c.Admit(3*gib, 2); ok {
+		t.Fatal("a second 3 GiB task was admitted against the same 5 GiB")
+	}
+	c.Release(3*gib, gen) // the first one ended before the next sample
+	if ok, reason := c.Admit(3*gib, 1); !ok {
+		t.Fatalf("after Release the task was held: %s", reason)
+	}
+	// A reservation from before a sample is already in that sample's
+	// figures: releasing it must not free memory reserved since.
+	c.Update(Sample{Time: t0.Add(time.Second), MemUsedPercent: 50, MemAvailable: 5 * gib}, Load{})
+	if ok, _ := c.Admit(3*gib, 1); !ok {
+		t.Fatal("3 GiB of 5 available was held after a new sample")
+	}
+	c.Release(3*gib, gen)
+	if ok, _ := c.Admit(3*gib, 2); ok {
+		t.Fatal("a stale Release freed memory reserved after the latest sample")
+	}
+}
+
 func TestBytes(t *testing.T) {
 	t.Parallel()
 	tests := map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 3 << 30: "3.0 GiB", 5 << 40: "5.0 TiB"}

@@ -46,7 +46,11 @@ func (l *loop) admit(t *graph.Task) bool {
 	if c == nil {
 		return true
 	}
-	ok, reason := c.Admit(l.prio.pred[t.ID].PeakRSS, l.plan.running)
+	rss := l.prio.pred[t.ID].PeakRSS
+	ok, reason := c.Admit(rss, l.plan.running)
+	if ok && rss > 0 {
+		l.reserved[t.ID] = reservation{rss, c.Generation()}
+	}
 	if !ok && !l.held[t.ID] {
 		l.held[t.ID] = true
 		if o, isOpt := l.obs.(OptimizeObserver); isOpt {
@@ -54,4 +58,25 @@ func (l *loop) admit(t *graph.Task) bool {
 		}
 	}
 	return ok
+}
+
+// reservation is the memory admit set aside for a started task.
+type reservation struct {
+	rss int64
+	gen uint64
+}
+
+// releaseMemory gives back the reservations of tasks that ended, so a run
+// of short tasks (or cache hits) between two samples does not use up the
+// memory it was admitted against.
+func (l *loop) releaseMemory(ts ...*graph.Task) {
+	c := l.opt.Optimizer
+	for _, t := range ts {
+		if r, ok := l.reserved[t.ID]; ok {
+			delete(l.reserved, t.ID)
+			if c != nil {
+				c.Release(r.rss, r.gen)
+			}
+		}
+	}
 }

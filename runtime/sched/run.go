@@ -72,6 +72,7 @@ type loop struct {
 	err     error // a policy failed
 
 	held       map[int]bool                  // tasks already reported as held for memory
+	reserved   map[int]reservation           // memory set aside for running tasks
 	batches    map[*graph.Task][]*graph.Task // running batches: the runner's task -> members
 	specCancel map[int]context.CancelFunc    // running speculative attempts
 	specOrder  []int                         // their start order, to stop the newest first
@@ -79,7 +80,7 @@ type loop struct {
 
 func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
-		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{}, batches: map[*graph.Task][]*graph.Task{},
+		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{}, reserved: map[int]reservation{}, batches: map[*graph.Task][]*graph.Task{},
 		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
 		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
@@ -315,7 +316,9 @@ func (l *loop) checkOverruns() {
 // reap accounts for one finished attempt: success releases dependents; a
 // failure retries (after a backoff, holding no slot) or fails the task.
 func (l *loop) reap(f finished) {
+	l.releaseMemory(f.t)
 	if members, ok := l.batches[f.t]; ok {
+		l.releaseMemory(members...)
 		l.reapBatch(f, members)
 		return
 	}
