@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -20,11 +21,23 @@ func main() {
 		os.Stderr.WriteString("jsrt-script: cannot read the working directory: " + err.Error() + "\n")
 		os.Exit(cli.ExitUsage)
 	}
+	// JSRT_CPUPROFILE=FILE writes a Go CPU profile of this process, for
+	// finding where the coordinator's own time goes (go tool pprof FILE).
+	if path := os.Getenv("JSRT_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	os.Exit(cli.Main(&cli.Env{
+	code := cli.Main(&cli.Env{
 		Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Environ: os.Environ(), Cwd: cwd, Now: time.Now, Signals: sigs,
 		IsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
-	}))
+	})
+	pprof.StopCPUProfile()
+	os.Exit(code)
 }
