@@ -111,9 +111,12 @@ func TestDiamondRunsSharedDepOnce(t *testing.T) {
 func TestSerialFanOut(t *testing.T) {
 	t.Parallel()
 	dir := workspace(t, "fanout.js")
-	r := jsrt(t, dir, "run", "fanout.js", "-j", "1")
+	r := jsrt(t, dir, "run", "fanout.js", "-j1") // attached, as make and ninja take it
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "with -j 1") {
+		t.Errorf("summary does not say -j 1:\n%s", r.stdout)
 	}
 	log := lines(t, filepath.Join(dir, "log.txt"))
 	want := []string{"root"}

@@ -152,6 +152,26 @@ func newFlags(env *Env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
+// splitJobs lets -j take its number attached, as make and ninja do:
+// -j8 is -j 8 (the flag package would look for a flag named "j8").
+func splitJobs(fs *flag.FlagSet, args []string) []string {
+	if fs.Lookup("j") == nil {
+		return args
+	}
+	var out []string
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if n, ok := strings.CutPrefix(a, "-j"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			out = append(out, "-j", n)
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // parse parses flags that may come before, between or after positional
 // arguments (`run s.js test -j 2`); "--" ends the flags. It returns the
 // positional arguments, or an exit status when parsing ended the command.
@@ -160,6 +180,7 @@ func parse(env *Env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	usage := fs.Usage
 	fs.Usage = func() {}
 	defer func() { fs.Usage = usage }()
+	args = splitJobs(fs, args)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
