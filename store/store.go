@@ -348,18 +348,55 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Close flushes and closes the database and releases the lock.
+// level0Limit is how many level-0 tables a writer lets pile up before its
+// Close compacts them. Every run leaves its writes in one small level-0
+// table: Badger's compactors start on a timer and a run's process is
+// usually gone before they do. Each open maps every table and each close
+// syncs it, so without compaction a state directory got slower with every
+// run (230 runs: 236 tables, a one-task run 35 -> 69 ms).
+const level0Limit = 6
+
+// Close flushes and closes the database and releases the lock. A writer
+// that found too many level-0 tables compacts them first.
 func (db *DB) Close() error {
 	var err error
 	if db.bdb != nil {
+		compact := !db.readOnly && level0Tables(db.bdb) >= level0Limit
 		err = db.bdb.Close()
 		db.bdb = nil
+		if err == nil && compact {
+			err = db.compactLevel0()
+		}
 	}
 	if cerr := db.lock.close(); err == nil {
 		err = cerr
 	}
 	db.lock = nil
 	return err
+}
+
+func level0Tables(bdb *badger.DB) int {
+	n := 0
+	for _, t := range bdb.Tables() {
+		if t.Level == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// compactLevel0 merges the level-0 tables into the next level: Badger does
+// that on Close when asked at Open, so open once more (still under our
+// lock) and close.
+func (db *DB) compactLevel0() error {
+	bdb, err := badger.Open(badgerOptions(db.dbPath(), false, db.log).WithCompactL0OnClose(true))
+	if err != nil {
+		return fmt.Errorf("compacting %s: %w", db.dbPath(), err)
+	}
+	if err := bdb.Close(); err != nil {
+		return fmt.Errorf("compacting %s: %w", db.dbPath(), err)
+	}
+	return nil
 }
 
 // Get implements kv.Store.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -216,6 +217,38 @@ func TestReopenPersists(t *testing.T) {
 	}
 	if got := get(t, db, "meta/schema"); got != SchemaVersion {
 		t.Errorf("schema = %q", got)
+	}
+}
+
+// Each writer leaves one level-0 table; Close keeps their number bounded,
+// so opening does not slow down run after run.
+func TestLevel0TablesStayFew(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for i := range 3 * level0Limit {
+		db, err := Open(context.Background(), dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set(t, db, fmt.Sprintf("run/%02d", i), "x", "counter", fmt.Sprint(i))
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bdb, err := badger.Open(badgerOptions(filepath.Join(dir, "db"), true, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	if n := level0Tables(bdb); n > level0Limit {
+		t.Errorf("%d level-0 tables after %d writers, want at most %d", n, 3*level0Limit, level0Limit)
+	}
+	db := open(t, dir, Options{ReadOnly: true})
+	if got := get(t, db, "counter"); got != fmt.Sprint(3*level0Limit-1) {
+		t.Errorf("counter = %q after compaction", got)
+	}
+	if got := len(scan(t, db, "run/", false, 0)); got != 3*level0Limit {
+		t.Errorf("%d run/ keys after compaction, want %d", got, 3*level0Limit)
 	}
 }
 
