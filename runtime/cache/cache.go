@@ -60,6 +60,14 @@ type Cache struct {
 	counts  map[string]*counts
 	used    map[string]*Entry
 	lastRun map[string]Last
+
+	// What Preload learnt of the stored bookkeeping, until Flush: the last
+	// use of each entry and the key of each task's last success, so a run
+	// of hits does not rewrite what is already stored.
+	usedAt   map[string]time.Time // by entry key
+	lastKeys map[string]Digest    // by task
+
+	index *Index // outputs' stat and digest (nil: every check hashes)
 }
 
 // New returns a cache keeping metadata in s and blobs under dir.
@@ -73,7 +81,14 @@ func New(s kv.Store, dir string, now func() time.Time) *Cache {
 
 func entryKey(task string, key Digest) []byte { return []byte("c1/e/" + task + "\x00" + string(key)) }
 func lastKey(task string) []byte              { return []byte("c1/last/" + task) }
-func statKey(task string) []byte              { return []byte("c1/s/" + task) }
+func lastDigestKey(task string) []byte        { return []byte("c1/lk/" + task) }
+
+// statsKey holds every task's hit and miss counters in one value, read and
+// written once per Flush. Stores written before it kept one key per task
+// under legacyStatPrefix; the first Flush merges them in and deletes them.
+var statsKey = []byte("c1/stats")
+
+const legacyStatPrefix = "c1/s/"
 
 // usedKey holds an entry's last use (8 bytes of Unix ns) apart from the
 // entry, so a hit rewrites 8 bytes, not the entry and its manifest.
@@ -97,19 +112,35 @@ func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
 	return e, c.count(task, e != nil)
 }
 
+// UseIndex makes the cache record in ix the outputs it saves and restores,
+// and trust ix to recognise an output already in place by its stat alone
+// (under the index's rules: a file modified within Racy is re-hashed). The
+// caller flushes ix.
+func (c *Cache) UseIndex(ix *Index) {
+	c.mu.Lock()
+	c.index = ix
+	c.mu.Unlock()
+}
+
 // preloadMax bounds what Preload keeps in memory.
 const preloadMax = 64 << 20
+
+// usedGrain is how stale a stored last use may get before a hit rewrites
+// it: LRU eviction needs no finer time, and a run of hits then writes
+// nothing for entries used within the hour.
+const usedGrain = time.Hour
 
 // forget drops what Preload read (entries are about to change).
 func (c *Cache) forget() {
 	c.mu.Lock()
-	c.loaded = nil
+	c.loaded, c.usedAt, c.lastKeys = nil, nil, nil
 	c.mu.Unlock()
 }
 
 // Preload reads every entry in one scan (up to preloadMax bytes), so a run
-// of many cache hits does not read the store once per task. What it read
-// is forgotten at Flush, the end of the run.
+// of many cache hits does not read the store once per task, and the stored
+// last uses and last-success keys, so Flush writes only what changed. What
+// it read is forgotten at Flush, the end of the run.
 func (c *Cache) Preload() error {
 	loaded, size := map[string][]byte{}, 0
 	err := c.kv.Scan([]byte(entryPrefix), false, func(key, val []byte) (bool, error) {
@@ -124,8 +155,26 @@ func (c *Cache) Preload() error {
 	if err != nil {
 		return err
 	}
+	usedAt := map[string]time.Time{}
+	err = c.kv.Scan([]byte("c1/u/"), false, func(key, val []byte) (bool, error) {
+		if len(val) == 8 {
+			usedAt[entryPrefix+string(key[len("c1/u/"):])] = time.Unix(0, int64(binary.BigEndian.Uint64(val)))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	lastKeys := map[string]Digest{}
+	err = c.kv.Scan([]byte("c1/lk/"), false, func(key, val []byte) (bool, error) {
+		lastKeys[string(key[len("c1/lk/"):])] = Digest(val)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	c.loaded = loaded
+	c.loaded, c.usedAt, c.lastKeys = loaded, usedAt, lastKeys
 	c.mu.Unlock()
 	return nil
 }
@@ -139,9 +188,8 @@ func (c *Cache) get(task string, key Digest) (*Entry, error) {
 		if !ok {
 			return nil, nil
 		}
-		var e Entry
-		if json.Unmarshal(b, &e) == nil {
-			return &e, nil
+		if e, err := decodeEntry(b); err == nil {
+			return e, nil
 		}
 	}
 	b, err := c.kv.Get(entryKey(task, key))
@@ -151,11 +199,11 @@ func (c *Cache) get(task string, key Digest) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var e Entry
-	if json.Unmarshal(b, &e) != nil {
+	e, err := decodeEntry(b)
+	if err != nil {
 		return nil, c.kv.Write(func(t kv.Txn) error { return t.Delete(entryKey(task, key)) })
 	}
-	return &e, nil
+	return e, nil
 }
 
 // Restore writes e's outputs under root and its log to log. A missing or
@@ -174,9 +222,16 @@ func (c *Cache) Restore(root string, e *Entry, log io.Writer) error {
 	if err := c.replay(e, log); err != nil {
 		return err
 	}
-	e.LastUsed = c.now()
+	now, key := c.now(), string(entryKey(e.Task, e.Key))
 	c.mu.Lock()
-	c.used[string(entryKey(e.Task, e.Key))] = e
+	stored := e.LastUsed
+	if u, ok := c.usedAt[key]; ok && u.After(stored) {
+		stored = u
+	}
+	e.LastUsed = now
+	if now.Sub(stored) >= usedGrain {
+		c.used[key] = e
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -232,10 +287,7 @@ func (c *Cache) Save(r SaveRequest) error {
 }
 
 func (c *Cache) put(e *Entry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
+	b := encodeEntry(e)
 	c.mu.Lock()
 	if c.loaded != nil {
 		c.loaded[string(entryKey(e.Task, e.Key))] = b
@@ -259,6 +311,17 @@ func deleteEntry(t kv.Txn, e *Entry) error {
 		return err
 	}
 	return t.Delete(usedKey(string(k)))
+}
+
+// restoreOne writes one output from the blob store.
+func (c *Cache) restoreOne(root string, o Output) error {
+	c.mu.Lock()
+	ix := c.index
+	c.mu.Unlock()
+	return writeOutput(root, o, ix, func(w io.Writer) error {
+		_, err := c.blobs.CopyTo(w, o.Digest)
+		return err
+	})
 }
 
 // RecordSuccess remembers the key and manifest of a task's successful run
@@ -314,48 +377,162 @@ func (c *Cache) count(task string, hit bool) error {
 }
 
 // Flush writes the bookkeeping kept since the last flush: counters, last
-// uses and last successes, in transactions of at most flushBatch keys.
+// uses and last successes, in transactions of at most flushBatch keys. A
+// last use less than usedGrain old and a last success with the key already
+// stored are not rewritten.
 func (c *Cache) Flush() error {
 	c.mu.Lock()
-	hits, used, last := c.counts, c.used, c.lastRun
+	hits, used, last, stored := c.counts, c.used, c.lastRun, c.lastKeys
 	c.counts, c.used, c.lastRun = map[string]*counts{}, map[string]*Entry{}, map[string]Last{}
-	c.loaded = nil
+	c.loaded, c.usedAt, c.lastKeys = nil, nil, nil
 	c.mu.Unlock()
 	writes := map[string]func(t kv.Txn) error{}
-	if len(hits) > 0 {
-		// One scan for the old counters (only this process writes: it
-		// holds the state's lock), not a read per task.
-		old := map[string]counts{}
-		err := c.kv.Scan([]byte("c1/s/"), false, func(key, val []byte) (bool, error) {
-			var n counts
-			if json.Unmarshal(val, &n) == nil {
-				old[string(key[len("c1/s/"):])] = n
-			}
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
-		for task, n := range hits {
-			sum := old[task]
-			sum.Hits += n.Hits
-			sum.Misses += n.Misses
-			b, _ := json.Marshal(sum)
-			writes["s"+task] = func(t kv.Txn) error { return t.Set(statKey(task), b) }
-		}
-	}
 	for key, e := range used {
 		writes["u"+key] = func(t kv.Txn) error {
 			return t.Set(usedKey(key), binary.BigEndian.AppendUint64(nil, uint64(e.LastUsed.UnixNano())))
 		}
 	}
 	for task, l := range last {
+		if k, ok := stored[task]; ok && k == l.Key {
+			continue // the same key has the same manifest
+		}
 		writes["l"+task] = func(t kv.Txn) error {
 			b, _ := json.Marshal(l)
-			return t.Set(lastKey(task), b)
+			if err := t.Set(lastKey(task), b); err != nil {
+				return err
+			}
+			return t.Set(lastDigestKey(task), []byte(l.Key))
 		}
 	}
-	return writeInBatches(c.kv, writes)
+	if err := writeInBatches(c.kv, writes); err != nil {
+		return err
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	return c.addCounts(hits)
+}
+
+// addCounts adds hits to the stored counters in one read and one write of
+// statsKey. The first time, the legacy per-task counters are merged in, in
+// the same transaction as statsKey is first written; from then on any left
+// under legacyStatPrefix are already counted, and are only deleted.
+func (c *Cache) addCounts(hits map[string]*counts) error {
+	var legacy [][]byte
+	old := map[string]counts{}
+	err := c.kv.Scan([]byte(legacyStatPrefix), false, func(key, val []byte) (bool, error) {
+		legacy = append(legacy, bytes.Clone(key))
+		var n counts
+		if json.Unmarshal(val, &n) == nil {
+			old[string(key[len(legacyStatPrefix):])] = n
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	first := legacy
+	if len(first) > flushBatch {
+		first = first[:flushBatch]
+	}
+	err = c.kv.Write(func(t kv.Txn) error {
+		b, err := t.Get(statsKey)
+		if err != nil && !errors.Is(err, kv.ErrNotFound) {
+			return err
+		}
+		sum, ok := decodeCounts(b)
+		if err != nil || !ok {
+			sum = old // first flush since the legacy counters
+		}
+		for task, n := range hits {
+			s := sum[task]
+			s.Hits += n.Hits
+			s.Misses += n.Misses
+			sum[task] = s
+		}
+		if err := t.Set(statsKey, encodeCounts(sum)); err != nil {
+			return err
+		}
+		for _, k := range first {
+			if err := t.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(legacy) == len(first) {
+		return err
+	}
+	deletes := map[string]func(kv.Txn) error{}
+	for _, k := range legacy[len(first):] {
+		deletes[string(k)] = func(t kv.Txn) error { return t.Delete(k) }
+	}
+	return writeInBatches(c.kv, deletes)
+}
+
+// countsV1 starts the encoding of statsKey: then, per task in name order,
+// the name's length and the name, hits and misses, all as uvarints.
+const countsV1 = 1
+
+func encodeCounts(m map[string]counts) []byte {
+	b := []byte{countsV1}
+	for _, task := range sortedKeys(m) {
+		n := m[task]
+		b = binary.AppendUvarint(b, uint64(len(task)))
+		b = append(b, task...)
+		b = binary.AppendUvarint(b, uint64(n.Hits))
+		b = binary.AppendUvarint(b, uint64(n.Misses))
+	}
+	return b
+}
+
+// decodeCounts reads encodeCounts' bytes; false if they are not that.
+func decodeCounts(b []byte) (map[string]counts, bool) {
+	if len(b) == 0 || b[0] != countsV1 {
+		return nil, false
+	}
+	m := map[string]counts{}
+	for b = b[1:]; len(b) > 0; {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return nil, false
+		}
+		task := string(b[n : n+int(l)])
+		b = b[n+int(l):]
+		hits, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, false
+		}
+		b = b[n:]
+		misses, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, false
+		}
+		b = b[n:]
+		m[task] = counts{Hits: int64(hits), Misses: int64(misses)}
+	}
+	return m, true
+}
+
+// storedCounts reads every task's counters: statsKey, or the legacy
+// per-task keys of a store no Flush has migrated yet.
+func (c *Cache) storedCounts() (map[string]counts, error) {
+	b, err := c.kv.Get(statsKey)
+	if err != nil && !errors.Is(err, kv.ErrNotFound) {
+		return nil, err
+	}
+	if m, ok := decodeCounts(b); err == nil && ok {
+		return m, nil
+	}
+	m := map[string]counts{}
+	err = c.kv.Scan([]byte(legacyStatPrefix), false, func(key, val []byte) (bool, error) {
+		var n counts
+		if json.Unmarshal(val, &n) == nil {
+			m[string(key[len(legacyStatPrefix):])] = n
+		}
+		return true, nil
+	})
+	return m, err
 }
 
 const flushBatch = 256
@@ -401,12 +578,11 @@ func (c *Cache) entries() ([]*Entry, error) {
 	}
 	var out []*Entry
 	err = c.kv.Scan([]byte(entryPrefix), false, func(key, val []byte) (bool, error) {
-		var e Entry
-		if json.Unmarshal(val, &e) == nil {
+		if e, err := decodeEntry(val); err == nil {
 			if u, ok := used[string(key[len(entryPrefix):])]; ok && u.After(e.LastUsed) {
 				e.LastUsed = u
 			}
-			out = append(out, &e)
+			out = append(out, e)
 		}
 		return true, nil
 	})
@@ -449,6 +625,9 @@ func (c *Cache) Invalidate(tasks ...string) ([]string, error) {
 		}
 		for name := range gone {
 			if err := t.Delete(lastKey(name)); err != nil {
+				return err
+			}
+			if err := t.Delete(lastDigestKey(name)); err != nil {
 				return err
 			}
 		}
@@ -567,14 +746,11 @@ func (c *Cache) Stats() (Stats, error) {
 		t.Entries++
 		t.Bytes += e.Size
 	}
-	err = c.kv.Scan([]byte("c1/s/"), false, func(key, val []byte) (bool, error) {
-		var n counts
-		if json.Unmarshal(val, &n) == nil {
-			t := task(string(key[len("c1/s/"):]))
-			t.Hits, t.Misses = n.Hits, n.Misses
-		}
-		return true, nil
-	})
+	counters, err := c.storedCounts()
+	for name, n := range counters {
+		t := task(name)
+		t.Hits, t.Misses = n.Hits, n.Misses
+	}
 	for _, t := range s.Tasks {
 		s.Entries += t.Entries
 		s.Bytes += t.Bytes

@@ -317,7 +317,7 @@ func TestLRUFollowsHits(t *testing.T) {
 		if err := c.Save(SaveRequest{Task: task, Key: "k", Root: root, Log: strings.NewReader(task), Outputs: []string{task + ".out"}}); err != nil {
 			t.Fatal(err)
 		}
-		now = now.Add(time.Minute)
+		now = now.Add(2 * usedGrain) // a last use is rewritten once it is usedGrain old
 	}
 	e, _ := c.Lookup("old", "k")
 	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {

@@ -1,10 +1,13 @@
 package cache
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -46,7 +49,8 @@ func (f FileState) sameStat(g FileState) bool {
 const Racy = 2 * time.Second
 
 // Index remembers, per absolute path, the stat and digest of the last hash,
-// so unchanged files are not read again.
+// so unchanged files are not read again: inputs, and the outputs a Cache
+// given the index (UseIndex) saved or restored.
 //
 // Contract: safe for concurrent use; State may block on file and store I/O.
 type Index struct {
@@ -113,11 +117,8 @@ func (ix *Index) lookup(abs string) (FileState, bool) {
 	if err != nil {
 		return FileState{}, false
 	}
-	var f FileState
-	if json.Unmarshal(b, &f) != nil {
-		return FileState{}, false
-	}
-	return f, true
+	f, err := decodeState(b)
+	return f, err == nil
 }
 
 // Preload reads, in one scan, what the index knows of every file under
@@ -126,8 +127,7 @@ func (ix *Index) Preload(root string) error {
 	loaded := map[string]FileState{}
 	prefix := indexKey(filepath.Clean(root) + string(filepath.Separator))
 	err := ix.kv.Scan(prefix, false, func(key, val []byte) (bool, error) {
-		var f FileState
-		if json.Unmarshal(val, &f) == nil {
+		if f, err := decodeState(val); err == nil {
 			loaded[string(key[len("c1/f/"):])] = f
 		}
 		return true, nil
@@ -161,8 +161,7 @@ func (ix *Index) Flush() error {
 		return err
 	}
 	for abs, f := range pending {
-		b, _ := json.Marshal(f)
-		batch[string(indexKey(abs))] = b
+		batch[string(indexKey(abs))] = encodeState(f)
 		if len(batch) == 256 {
 			if err := write(); err != nil {
 				return err
@@ -172,6 +171,87 @@ func (ix *Index) Flush() error {
 	return write()
 }
 
+// digest returns the content digest of the regular file abs, which fi
+// describes: the recorded one when the stat has not changed since (and is
+// not racy), else read and hashed, and recorded. A nil index always hashes.
+func (ix *Index) digest(abs string, fi fs.FileInfo) (Digest, error) {
+	if ix == nil {
+		return hashFile(abs)
+	}
+	cur := stateOf(fi)
+	if prev, ok := ix.lookup(abs); ok && prev.sameStat(cur) && ix.now().Sub(time.Unix(0, cur.MtimeNs)) > Racy {
+		ix.mu.Lock()
+		ix.Reused++
+		ix.mu.Unlock()
+		return prev.Digest, nil
+	}
+	d, err := hashFile(abs)
+	if err != nil {
+		return "", err
+	}
+	cur.Digest = d
+	ix.mu.Lock()
+	ix.Hashed++
+	ix.pending[abs] = cur
+	ix.mu.Unlock()
+	return d, nil
+}
+
+// record remembers that the regular file abs, as fi describes it, holds d:
+// an output just stored or written. Nothing is written when the index
+// already knows exactly that.
+func (ix *Index) record(abs string, fi fs.FileInfo, d Digest) {
+	cur := stateOf(fi)
+	cur.Digest = d
+	if prev, ok := ix.lookup(abs); ok && prev.sameStat(cur) && prev.Digest == d {
+		return
+	}
+	ix.mu.Lock()
+	ix.pending[abs] = cur
+	ix.mu.Unlock()
+}
+
+// stateV1 starts a file state in the binary encoding (Preload decodes one
+// per file of the workspace); states stored before it are JSON.
+const stateV1 = 1
+
+func encodeState(f FileState) []byte {
+	enc := encoder{b: make([]byte, 0, 64)}
+	enc.b = append(enc.b, stateV1)
+	enc.str(string(f.Digest))
+	enc.int(f.Size)
+	enc.int(f.MtimeNs)
+	enc.int(f.CtimeNs)
+	enc.b = binary.AppendUvarint(enc.b, f.Ino)
+	if f.Exec {
+		enc.b = append(enc.b, 1)
+	} else {
+		enc.b = append(enc.b, 0)
+	}
+	return enc.b
+}
+
+func decodeState(b []byte) (FileState, error) {
+	var f FileState
+	if len(b) == 0 || b[0] != stateV1 {
+		err := json.Unmarshal(b, &f)
+		return f, err
+	}
+	d := decoder{b: b[1:]}
+	f.Digest = Digest(d.str())
+	f.Size = d.int()
+	f.MtimeNs = d.int()
+	f.CtimeNs = d.int()
+	f.Ino = d.uvarint()
+	if len(d.b) != 1 || d.bad {
+		return FileState{}, errBadState
+	}
+	f.Exec = d.b[0] == 1
+	return f, nil
+}
+
+var errBadState = errors.New("file index: bad encoding")
+
 func statOf(abs string) (FileState, error) {
 	fi, err := os.Stat(abs)
 	if err != nil {
@@ -180,12 +260,17 @@ func statOf(abs string) (FileState, error) {
 	if !fi.Mode().IsRegular() {
 		return FileState{}, fmt.Errorf("%s is not a regular file", abs)
 	}
+	return stateOf(fi), nil
+}
+
+// stateOf is the stat part of a regular file's state.
+func stateOf(fi fs.FileInfo) FileState {
 	f := FileState{Size: fi.Size(), MtimeNs: fi.ModTime().UnixNano(), Exec: fi.Mode()&0o111 != 0}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		f.Ino = st.Ino
 		f.CtimeNs = st.Ctim.Sec*1e9 + st.Ctim.Nsec
 	}
-	return f, nil
+	return f
 }
 
 func hashFile(abs string) (Digest, error) {

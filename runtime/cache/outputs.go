@@ -102,6 +102,9 @@ func safeTarget(root, rel string) (string, error) {
 		return "", fmt.Errorf("output %q is outside the workspace", rel)
 	}
 	dst := filepath.Join(root, filepath.FromSlash(clean))
+	if plainDirs(root, path.Dir(clean)) {
+		return dst, nil // no link on the way: inside root, wherever root is
+	}
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -120,12 +123,22 @@ func safeTarget(root, rel string) (string, error) {
 	return dst, nil
 }
 
-// restoreOne writes one output from the blob store.
-func (c *Cache) restoreOne(root string, o Output) error {
-	return WriteOutput(root, o, func(w io.Writer) error {
-		_, err := c.blobs.CopyTo(w, o.Digest)
-		return err
-	})
+// plainDirs: every directory from root down to root/rel (slash-separated,
+// clean, relative) exists and is a directory, not a link to one. A few
+// Lstat calls instead of resolving root and the whole path.
+func plainDirs(root, rel string) bool {
+	if rel == "." {
+		return true
+	}
+	p := root
+	for _, part := range strings.Split(rel, "/") {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // WriteOutput writes one output under root the way a cache hit restores it:
@@ -136,6 +149,12 @@ func (c *Cache) restoreOne(root string, o Output) error {
 // content writes o's bytes to w and must verify them against o.Digest.
 // Remote execution (runtime/remote) restores a worker's outputs with it.
 func WriteOutput(root string, o Output, content func(w io.Writer) error) error {
+	return writeOutput(root, o, nil, content)
+}
+
+// writeOutput is WriteOutput that, given an index, asks it whether the
+// destination is unchanged and records there what it writes.
+func writeOutput(root string, o Output, ix *Index, content func(w io.Writer) error) error {
 	dst, err := safeTarget(root, o.Path)
 	if err != nil {
 		return err
@@ -148,7 +167,7 @@ func WriteOutput(root string, o Output, content func(w io.Writer) error) error {
 		}
 		return os.Rename(tmp, dst)
 	}
-	if unchanged(dst, o) {
+	if unchanged(dst, o, ix) {
 		return nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(dst), ".jsrt-restore-*")
@@ -166,22 +185,36 @@ func WriteOutput(root string, o Output, content func(w io.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), dst)
+	if err := os.Rename(f.Name(), dst); err != nil {
+		return err
+	}
+	if ix != nil {
+		if fi, err := os.Lstat(dst); err == nil && fi.Mode().IsRegular() {
+			ix.record(dst, fi, o.Digest)
+		}
+	}
+	return nil
 }
 
 // unchanged: the destination is already a regular file with the same mode
-// and content, so restoring it would change nothing.
-func unchanged(dst string, o Output) bool {
+// and content, so restoring it would change nothing. The content is known
+// from ix when the file's stat has not changed since it was recorded there
+// (nil ix: always hashed).
+func unchanged(dst string, o Output, ix *Index) bool {
 	fi, err := os.Lstat(dst)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != o.Size || fi.Mode().Perm() != o.Mode.Perm() {
 		return false
 	}
-	d, err := hashFile(dst)
+	d, err := ix.digest(dst, fi)
 	return err == nil && d == o.Digest
 }
 
-// saveOutputs stores each listed output as a blob.
+// saveOutputs stores each listed output as a blob (and records it in the
+// index, if any, with the stat taken before it was read).
 func (c *Cache) saveOutputs(root string, paths []string) ([]Output, int64, error) {
+	c.mu.Lock()
+	ix := c.index
+	c.mu.Unlock()
 	var outs []Output
 	var total int64
 	for _, rel := range paths {
@@ -206,6 +239,9 @@ func (c *Cache) saveOutputs(root string, paths []string) ([]Output, int64, error
 		f.Close()
 		if err != nil {
 			return nil, 0, fmt.Errorf("storing output %q: %w", rel, err)
+		}
+		if ix != nil && n == fi.Size() {
+			ix.record(abs, fi, d)
 		}
 		outs = append(outs, Output{Path: rel, Mode: fi.Mode().Perm(), Digest: d, Size: n})
 		total += n

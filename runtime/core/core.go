@@ -133,6 +133,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("cannot read the file index: %w", err)
 		}
 		if !opt.Caching.NoCache {
+			opt.Caching.Cache.UseIndex(opt.Caching.Index) // outputs in place are known by stat
 			if err := opt.Caching.Cache.Preload(); err != nil {
 				return nil, fmt.Errorf("cannot read the cache: %w", err)
 			}
