@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,8 +45,52 @@ func (b *Blobs) path(d Digest) string {
 	return filepath.Join(b.dir, string(d[:2]), string(d))
 }
 
+// smallBlob is the size up to which Put reads content into memory, so
+// content that is already stored (an empty log, an output that did not
+// change) costs no temporary file.
+const smallBlob = 64 << 10
+
 // Put stores what r yields and returns its digest and size.
 func (b *Blobs) Put(r io.Reader) (Digest, int64, error) {
+	buf := make([]byte, smallBlob+1)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return b.putSmall(buf[:n])
+	case err != nil:
+		return "", 0, err
+	}
+	return b.putStream(io.MultiReader(bytes.NewReader(buf[:n]), r))
+}
+
+// putSmall stores content held in memory, unless it is there already.
+func (b *Blobs) putSmall(content []byte) (Digest, int64, error) {
+	sum := xxh3.Hash128(content).Bytes()
+	d := Digest(hex.EncodeToString(sum[:]))
+	final := b.path(d)
+	if _, err := os.Stat(final); err == nil {
+		return d, int64(len(content)), nil // content-addressed: already stored
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return "", 0, err
+	}
+	tmp, err := os.CreateTemp(b.dir, ".put-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(content)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return d, int64(len(content)), os.Rename(tmp.Name(), final)
+}
+
+// putStream stores content too large to hold, through a temporary file.
+func (b *Blobs) putStream(r io.Reader) (Digest, int64, error) {
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		return "", 0, err
 	}
