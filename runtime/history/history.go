@@ -9,10 +9,13 @@
 //	h1/rt/<run id>\x00<start><task>\x00<attempt> the h1/t/ key of that record (index for Run)
 //	h1/r/<run id>                                JSON RunRecord
 //	h1/tc/<task>                                 decimal count of h1/t/ records of the task
+//	h1/rh/<run id>                               number of chunks of the run's cache hits, 4 big-endian bytes
+//	h1/rc/<run id>\x00<chunk>                    cache hits of the run, binary (see hits.go)
 //
 // <start> is the start time as 8 big-endian bytes of Unix nanoseconds and
-// <attempt> 4 big-endian bytes, so a task's records sort by start time and
-// a run's index by start time. Run IDs from NewRunID sort by time too.
+// <attempt> and <chunk> 4 big-endian bytes, so a task's records sort by
+// start time and a run's index by start time. Run IDs from NewRunID sort
+// by time too.
 //
 // Each task keeps its newest 200 records. RecordTask bumps the task's
 // count in the same transaction as the record; once the count passes 250
@@ -22,7 +25,19 @@
 // transactions just leaves a few extra records until the next prune. Run
 // records are small and are kept.
 //
-// Records whose JSON does not parse are skipped and counted (Skipped),
+// Cache hits (Outcome "cached", with nothing but a start, a duration, an
+// attempt and a cache key) are most of the attempts of a run with little
+// to do, so they are not task records: RecordTasks appends a batch's hits
+// to their run's hit list, rewriting its last chunk (up to 64 KiB, so
+// values stay far below Badger's limits) and no other key once the run has
+// one. They write no h1/t/, h1/rt/ or h1/tc/ key and prune no task;
+// instead RecordRun deletes the hit lists of all but the newest 200 runs
+// (by run ID). Readers merge hits back in: TaskRecords and Run return the
+// same records as if hits were task records. Cache hits recorded as task
+// records by earlier versions are read as before.
+//
+// Records whose JSON does not parse, and hit lists that cannot be read
+// (from the first unreadable hit on), are skipped and counted (Skipped),
 // never fatal.
 package history
 
@@ -31,8 +46,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,9 +103,18 @@ var ErrUnknownRun = errors.New("unknown run")
 
 // History reads and writes records in a kv.Store. Its methods are safe for
 // concurrent use (as the store's are).
+//
+// The first read that needs a task's cache hits reads every retained hit
+// list into memory; the History then keeps that up to date with its own
+// writes. So a store should be written through one History at a time (as
+// it is: one process holds the state), or others read stale hits.
 type History struct {
 	s       kv.Store
 	skipped atomic.Int64
+
+	mu      sync.Mutex
+	hits    *hitIndex // nil until a read needs it
+	hitsGen uint64    // bumped by every write of hits
 }
 
 // New returns a History kept in s.
@@ -107,58 +133,49 @@ func (h *History) Skipped() int64 { return h.skipped.Load() }
 func (h *History) RecordTask(r TaskRecord) error { return h.RecordTasks([]TaskRecord{r}) }
 
 // RecordTasks stores attempts in one transaction (callers keep batches to
-// a few hundred records).
+// a few hundred records). Cache hits go to their run's hit list.
 func (h *History) RecordTasks(recs []TaskRecord) error {
-	vals := make([][]byte, len(recs))
-	for i, r := range recs {
+	for _, r := range recs {
 		if err := checkName("task name", r.Task); err != nil {
 			return err
 		}
 		if err := checkName("run id", r.RunID); err != nil {
 			return err
 		}
+	}
+	var tasks []TaskRecord
+	hits := map[string][]TaskRecord{} // by run
+	var runs []string                 // of hits, in order
+	for _, r := range recs {
+		if !isHit(r) {
+			tasks = append(tasks, r)
+			continue
+		}
+		if _, ok := hits[r.RunID]; !ok {
+			runs = append(runs, r.RunID)
+		}
+		hits[r.RunID] = append(hits[r.RunID], r)
+	}
+	vals := make([][]byte, len(tasks))
+	for i, r := range tasks {
 		val, err := json.Marshal(r)
 		if err != nil {
 			return fmt.Errorf("history: recording task %q: %w", r.Task, err)
 		}
 		vals[i] = val
 	}
-	counts := map[string]int{}
-	if len(recs) > 16 {
-		// One scan for the counters of a big batch, not a read per task
-		// (only this process writes history: it holds the state's lock).
-		if err := h.s.Scan([]byte(keyCount), false, func(key, val []byte) (bool, error) {
-			n, _ := strconv.Atoi(string(val))
-			counts[string(key[len(keyCount):])] = n
-			return true, nil
-		}); err != nil {
-			return fmt.Errorf("history: reading counts: %w", err)
-		}
-		for _, r := range recs {
-			if _, ok := counts[r.Task]; !ok {
-				counts[r.Task] = 0
-			}
-		}
+	counts, err := h.readCounts(tasks)
+	if err != nil {
+		return err
 	}
-	err := h.s.Write(func(t kv.Txn) error {
-		for i, r := range recs {
-			if _, seen := counts[r.Task]; !seen {
-				counts[r.Task] = readCount(t, r.Task)
-			}
-			counts[r.Task]++
-			key := taskKey(r)
-			if err := t.Set(key, vals[i]); err != nil {
+	err = h.s.Write(func(t kv.Txn) error {
+		for _, id := range runs {
+			if err := appendHits(t, id, hits[id]); err != nil {
 				return err
 			}
-			if err := t.Set(runTaskKey(r), key); err != nil {
-				return err
-			}
-			if r.Outcome == OutcomeOK {
-				if err := updateEstimate(t, r); err != nil {
-					return err
-				}
-			}
-			if err := t.Set(countKey(r.Task), []byte(strconv.Itoa(counts[r.Task]))); err != nil {
+		}
+		for i, r := range tasks {
+			if err := setTask(t, r, vals[i], counts); err != nil {
 				return err
 			}
 		}
@@ -166,6 +183,9 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 	})
 	if err != nil {
 		return fmt.Errorf("history: recording %d task record(s): %w", len(recs), err)
+	}
+	if len(runs) > 0 {
+		h.wroteHits(hits, nil)
 	}
 	for task, n := range counts {
 		if n > keepPerTask+pruneSlack {
@@ -175,6 +195,53 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 		}
 	}
 	return nil
+}
+
+// readCounts returns the record counts of the tasks of a big batch in one
+// scan of the counters, not a read per task (only this process writes
+// history: it holds the state's lock). For a small batch it returns an
+// empty map, which setTask fills.
+func (h *History) readCounts(recs []TaskRecord) (map[string]int, error) {
+	counts := map[string]int{}
+	if len(recs) <= 16 {
+		return counts, nil
+	}
+	err := h.s.Scan([]byte(keyCount), false, func(key, val []byte) (bool, error) {
+		n, _ := strconv.Atoi(string(val))
+		counts[string(key[len(keyCount):])] = n
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: reading counts: %w", err)
+	}
+	for _, r := range recs {
+		if _, ok := counts[r.Task]; !ok {
+			counts[r.Task] = 0
+		}
+	}
+	return counts, nil
+}
+
+// setTask writes a task record (val is its JSON), its run index entry, its
+// task's count and estimate.
+func setTask(t kv.Txn, r TaskRecord, val []byte, counts map[string]int) error {
+	if _, seen := counts[r.Task]; !seen {
+		counts[r.Task] = readCount(t, r.Task)
+	}
+	counts[r.Task]++
+	key := taskKey(r)
+	if err := t.Set(key, val); err != nil {
+		return err
+	}
+	if err := t.Set(runTaskKey(r), key); err != nil {
+		return err
+	}
+	if r.Outcome == OutcomeOK {
+		if err := updateEstimate(t, r); err != nil {
+			return err
+		}
+	}
+	return t.Set(countKey(r.Task), []byte(strconv.Itoa(counts[r.Task])))
 }
 
 // prune deletes all but the newest keepPerTask records of task.
@@ -214,7 +281,8 @@ func (h *History) prune(task string) error {
 	return nil
 }
 
-// RecordRun stores (or replaces) the record of a run.
+// RecordRun stores (or replaces) the record of a run, then deletes the hit
+// lists of all but the newest keepHitRuns runs.
 func (h *History) RecordRun(r RunRecord) error {
 	if err := checkName("run id", r.ID); err != nil {
 		return err
@@ -226,10 +294,11 @@ func (h *History) RecordRun(r RunRecord) error {
 	if err != nil {
 		return fmt.Errorf("history: recording run %s: %w", r.ID, err)
 	}
-	return nil
+	return h.pruneHitRuns()
 }
 
-// TaskRecords returns the records of task, newest first; limit <= 0 means all.
+// TaskRecords returns the records of task, cache hits included, newest
+// first; limit <= 0 means all.
 func (h *History) TaskRecords(task string, limit int) ([]TaskRecord, error) {
 	var recs []TaskRecord
 	err := h.s.Scan(taskPrefix(task), true, func(_, val []byte) (bool, error) {
@@ -241,6 +310,15 @@ func (h *History) TaskRecords(task string, limit int) ([]TaskRecord, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("history: reading task %q: %w", task, err)
+	}
+	hits, err := h.taskHits(task)
+	if err != nil || len(hits) == 0 {
+		return recs, err
+	}
+	recs = append(recs, hits...)
+	slices.SortStableFunc(recs, newestFirst)
+	if limit > 0 && len(recs) > limit {
+		recs = recs[:limit]
 	}
 	return recs, nil
 }
@@ -262,7 +340,8 @@ func (h *History) Runs(limit int) ([]RunRecord, error) {
 	return runs, nil
 }
 
-// Run returns one run and its task records in start order. A run that
+// Run returns one run and its task records, cache hits included, in start
+// order (then by task and attempt). A run that
 // never finished (its coordinator was killed) has task records but no run
 // record: it comes back as a RunRecord with only ID set. A run with
 // neither gives an error matching ErrUnknownRun.
@@ -282,6 +361,14 @@ func (h *History) Run(id string) (RunRecord, []TaskRecord, error) {
 	recs, err := h.runTasks(id)
 	if err != nil {
 		return run, nil, fmt.Errorf("history: reading run %s: %w", id, err)
+	}
+	hits, err := h.runHits(id)
+	if err != nil {
+		return run, nil, fmt.Errorf("history: reading the cache hits of run %s: %w", id, err)
+	}
+	if len(hits) > 0 {
+		recs = append(recs, hits...)
+		slices.SortStableFunc(recs, byStart)
 	}
 	if !found && len(recs) == 0 {
 		return run, nil, fmt.Errorf("%w %q", ErrUnknownRun, id)
@@ -316,7 +403,7 @@ func (h *History) runTasks(id string) ([]TaskRecord, error) {
 	return recs, nil
 }
 
-// TaskNames returns every task that has records, sorted.
+// TaskNames returns every task that has records, cache hits included, sorted.
 func (h *History) TaskNames() ([]string, error) {
 	var names []string
 	err := h.s.Scan([]byte(keyCount), false, func(key, _ []byte) (bool, error) {
@@ -326,7 +413,16 @@ func (h *History) TaskNames() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: reading task names: %w", err)
 	}
-	return names, nil
+	err = h.withHitIndex(func(x *hitIndex) {
+		for task := range x.byTask {
+			names = append(names, task)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 // decode unmarshals a record, counting it as skipped when it is unreadable.

@@ -12,6 +12,8 @@ const (
 	keyRunTask = "h1/rt/"
 	keyCount   = "h1/tc/"
 	keyEst     = "h1/e/"
+	keyHitRun  = "h1/rh/"
+	keyHits    = "h1/rc/"
 )
 
 func taskPrefix(task string) []byte   { return []byte(keyTask + task + "\x00") }
@@ -19,6 +21,13 @@ func runKey(id string) []byte         { return []byte(keyRun + id) }
 func runTasksPrefix(id string) []byte { return []byte(keyRunTask + id + "\x00") }
 func countKey(task string) []byte     { return []byte(keyCount + task) }
 func estKey(task string) []byte       { return []byte(keyEst + task) }
+func hitRunKey(id string) []byte      { return []byte(keyHitRun + id) }
+func hitsPrefix(id string) []byte     { return []byte(keyHits + id + "\x00") }
+
+// hitsKey is h1/rc/<run id>\x00<chunk>, chunk 4 big-endian bytes.
+func hitsKey(id string, chunk int) []byte {
+	return binary.BigEndian.AppendUint32(hitsPrefix(id), uint32(chunk))
+}
 
 // taskKey is h1/t/<task>\x00<start><run id>\x00<attempt>.
 func taskKey(r TaskRecord) []byte {
