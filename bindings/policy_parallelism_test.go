@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,15 +142,25 @@ func TestParallelismPolicyJSMatchesGo(t *testing.T) {
 		}
 		return rng.Float64() * 100
 	}
-	changes := 0
+	changes, byCPU := 0, 0
 	for i := range 5000 {
 		minJobs := 1 + rng.IntN(3)
 		maxJobs := minJobs + rng.IntN(12)
 		jobs := minJobs + rng.IntN(maxJobs-minJobs+1)
 		finished := rng.IntN(21)
+		running := jobs - rng.IntN(2)
+		cpus := []int{0, 1, 2, 4, 8}[rng.IntN(5)]
+		// Runnable threads: unknown (0) now and then, else ours (the
+		// running tasks, the coordinator's) plus a few others, around
+		// what makes jobs exceed the CPUs left for us.
+		self, runnable := rng.IntN(4), 0
+		if rng.IntN(5) > 0 {
+			runnable = max(1, max(1, self)+running+rng.IntN(cpus+3)-1)
+		}
 		m := optimize.Sample{CPUPercent: near(60, 90), MemUsedPercent: near(70, 85), DiskBusyPercent: near(50),
-			Load1: rng.Float64() * 8, CPUs: rng.IntN(3) * 4, MemAvailable: rng.Int64N(1 << 34)}
-		st := optimize.State{Jobs: jobs, MinJobs: minJobs, MaxJobs: maxJobs, Running: jobs - rng.IntN(2),
+			Load1: rng.Float64() * 8, CPUs: cpus, MemAvailable: rng.Int64N(1 << 34),
+			Runnable: runnable, SelfRunnable: self}
+		st := optimize.State{Jobs: jobs, MinJobs: minJobs, MaxJobs: maxJobs, Running: running,
 			Waiting: rng.IntN(3), Finished: finished, Failed: rng.IntN(finished + 1), Speculation: rng.IntN(4) == 0,
 			SinceChange: time.Duration(rng.IntN(4000)) * time.Millisecond}
 		goV, jsV := rule.Decide(m, st), decideJS(t, vm, fn, m, st)
@@ -158,9 +169,13 @@ func TestParallelismPolicyJSMatchesGo(t *testing.T) {
 		}
 		if goV.Jobs != jobs {
 			changes++
+			if strings.Contains(goV.Reason, "other runnable") {
+				byCPU++
+			}
 		}
 	}
-	if changes < 500 {
-		t.Errorf("only %d of 5000 random cases change the parallelism: the inputs miss the rules", changes)
+	if changes < 500 || byCPU < 50 {
+		t.Errorf("only %d of 5000 random cases change the parallelism, %d for other runnable threads: the inputs miss the rules",
+			changes, byCPU)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -153,6 +155,35 @@ func TestSystemSample(t *testing.T) {
 		t.Errorf("load %v disk %v", smp.Load1, smp.DiskBusyPercent)
 	case smp.CPUs < 1:
 		t.Errorf("cpus %v", smp.CPUs)
+	case smp.Runnable < 1 || smp.SelfRunnable < 1: // both count the sampling thread
+		t.Errorf("runnable %v, of which ours %v", smp.Runnable, smp.SelfRunnable)
+	}
+}
+
+func TestThreadRunnable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := map[string]bool{
+		"12 (jsrt-script) R 1 12 12 0 -1 4194304 2 0 0 0 0 0 0 0 20 0 9 0": true,
+		"12 (jsrt-script) S 1 12 12 0 -1 4194304 2 0 0 0 0 0 0 0 20 0 9 0": false,
+		"1234567 (a) R (b) S 1 12 12 0 -1 4194304 2 0 0 0 0 0 0 0 20 0 9":  false, // comm "a) R (b"
+		"1234567 (x) y) R 1 12 12 0 -1 4194304 2 0 0 0 0 0 0 0 20 0 9 0":   true,
+		"":   false,
+		"12": false,
+	}
+	i := 0
+	for content, want := range tests {
+		i++
+		path := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := threadRunnable(path, make([]byte, 64)); got != want {
+			t.Errorf("%q: runnable %v, want %v", content, got, want)
+		}
+	}
+	if threadRunnable(filepath.Join(dir, "gone"), make([]byte, 64)) {
+		t.Error("a thread that ended counts as runnable")
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package optimize owns resource-aware scheduling: sampling the machine (CPU,
-// memory, load, disk I/O) while a run goes on, the parallelism controller
-// that moves the effective job limit between --min-j and -j, and
-// memory-aware admission of tasks whose predicted peak RSS is known from
-// history.
+// memory, load, runnable threads, disk I/O) while a run goes on, the
+// parallelism controller that moves the effective job limit between --min-j
+// and -j, and memory-aware admission of tasks whose predicted peak RSS is
+// known from history.
 //
 // The pieces and their goroutines:
 //
@@ -37,6 +37,12 @@ type Sample struct {
 	Load1           float64 // one-minute load average
 	DiskBusyPercent float64 // busiest disk: share of the interval with I/O in flight, 0-100
 	CPUs            int     // logical CPUs; 0 when unknown
+	// Runnable is how many threads were runnable machine-wide at the
+	// sample (procs_running), the sampling thread included; 0 when unknown.
+	Runnable int
+	// SelfRunnable is how many of them were this process's (the
+	// coordinator's), the sampling thread included; 0 when unknown.
+	SelfRunnable int
 }
 
 // sampleJSON is the shape of a Sample in JSON and in JavaScript.
@@ -48,6 +54,8 @@ type sampleJSON struct {
 	Load1        float64 `json:"load1"`
 	Disk         float64 `json:"disk"`
 	CPUs         int     `json:"cpus"`
+	Runnable     int     `json:"runnable"`
+	SelfRunnable int     `json:"selfRunnable"`
 }
 
 func (s Sample) toJSON() sampleJSON {
@@ -55,16 +63,18 @@ func (s Sample) toJSON() sampleJSON {
 	if !s.Time.IsZero() {
 		ms = float64(s.Time.UnixMilli()) + float64(s.Time.Nanosecond()%1e6)/1e6
 	}
-	return sampleJSON{ms, s.CPUPercent, s.MemUsedPercent, s.MemAvailable, s.Load1, s.DiskBusyPercent, s.CPUs}
+	return sampleJSON{ms, s.CPUPercent, s.MemUsedPercent, s.MemAvailable, s.Load1, s.DiskBusyPercent, s.CPUs,
+		s.Runnable, s.SelfRunnable}
 }
 
 // JS returns the sample as the object a parallelism hook receives as
-// metrics: {time, cpu, memory, memAvailable, load1, disk, cpus}, time in
-// Unix milliseconds, percentages 0-100, memAvailable in bytes.
+// metrics: {time, cpu, memory, memAvailable, load1, disk, cpus, runnable,
+// selfRunnable}, time in Unix milliseconds, percentages 0-100, memAvailable
+// in bytes, runnable and selfRunnable counts of threads (0 when unknown).
 func (s Sample) JS() map[string]any {
 	j := s.toJSON()
 	return map[string]any{"time": j.Time, "cpu": j.CPU, "memory": j.Memory, "memAvailable": j.MemAvailable,
-		"load1": j.Load1, "disk": j.Disk, "cpus": j.CPUs}
+		"load1": j.Load1, "disk": j.Disk, "cpus": j.CPUs, "runnable": j.Runnable, "selfRunnable": j.SelfRunnable}
 }
 
 // MarshalJSON encodes the sample with the names JS sees.
@@ -77,7 +87,7 @@ func (s *Sample) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Sample{CPUPercent: j.CPU, MemUsedPercent: j.Memory, MemAvailable: j.MemAvailable, Load1: j.Load1,
-		DiskBusyPercent: j.Disk, CPUs: j.CPUs}
+		DiskBusyPercent: j.Disk, CPUs: j.CPUs, Runnable: j.Runnable, SelfRunnable: j.SelfRunnable}
 	if j.Time != 0 {
 		whole := math.Floor(j.Time)
 		s.Time = time.UnixMilli(int64(whole)).Add(time.Duration(math.Round((j.Time - whole) * 1e6)))

@@ -112,7 +112,11 @@ type Policy func(Sample, State) Verdict
 // Decide is the default parallelism policy, in this order:
 //
 //  1. within Cooldown of the previous change: no change;
-//  2. CPU above CPUHigh: down by a quarter (at least 1);
+//  2. CPU above CPUHigh and the machine over-subscribed: down by a quarter
+//     (at least 1), not below the CPUs left for us (see cpusForUs): only
+//     while Jobs is more than those, so that our own tasks keeping the CPUs
+//     busy never lower it; when the CPU or runnable-thread counts are
+//     unknown, CPU above CPUHigh is enough;
 //  3. speculation off, at least FailureMin recent finished tasks and more
 //     than FailureRate of them failed: down by a quarter (at least 1);
 //  4. every slot busy, a task waiting for one, and everything low (CPU,
@@ -132,9 +136,15 @@ func (r Rule) Decide(m Sample, st State) Verdict {
 	down := max(st.MinJobs, jobs-max(1, jobs/4))
 	failing := !st.Speculation && st.Finished >= r.FailureMin && st.Finished > 0 &&
 		float64(st.Failed)/float64(st.Finished) > r.FailureRate
+	ours, others, known := cpusForUs(m, st)
+	busy := m.CPUPercent > r.CPUHigh && jobs > st.MinJobs
 	switch {
-	case m.CPUPercent > r.CPUHigh && jobs > st.MinJobs:
+	case busy && !known:
 		return Verdict{down, fmt.Sprintf("cpu %s%% > %s%%", pct(m.CPUPercent), num(r.CPUHigh))}
+	case busy && jobs > ours:
+		return Verdict{max(down, ours), fmt.Sprintf("cpu %s%% > %s%% with %s on %s: %d left for our %d jobs",
+			pct(m.CPUPercent), num(r.CPUHigh), plural(others, "other runnable thread", "other runnable threads"),
+			plural(m.CPUs, "cpu", "cpus"), ours, jobs)}
 	case failing && jobs > st.MinJobs:
 		return Verdict{down, fmt.Sprintf("%d of the last %d finished tasks failed (%s%% > %s%%)",
 			st.Failed, st.Finished, pct(100*float64(st.Failed)/float64(st.Finished)), pct(100*r.FailureRate))}
@@ -150,6 +160,20 @@ func (r Rule) Decide(m Sample, st State) Verdict {
 		reason += fmt.Sprintf(", load %s%% of %d cpus", pct(100*m.Load1/float64(m.CPUs)), m.CPUs)
 	}
 	return Verdict{jobs + 1, reason + fmt.Sprintf(" are low and %s for a slot", plural(st.Waiting, "task waits", "tasks wait"))}
+}
+
+// cpusForUs is how many CPUs are ours to use at the sample: the CPUs less
+// the runnable threads that are not ours (at least 1), where ours are the
+// attempts running and the coordinator's own runnable threads (at least the
+// sampling one). A task running more than one thread counts its extra
+// threads as others': it over-subscribes the CPUs too. known is false when
+// the CPU or runnable-thread count is unknown.
+func cpusForUs(m Sample, st State) (ours, others int, known bool) {
+	if m.CPUs <= 0 || m.Runnable <= 0 {
+		return 0, 0, false
+	}
+	others = max(0, m.Runnable-max(1, m.SelfRunnable)-st.Running)
+	return max(1, m.CPUs-others), others, true
 }
 
 // pct rounds a percentage for a reason, half away from zero like JS

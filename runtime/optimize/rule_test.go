@@ -49,7 +49,7 @@ func TestDecideSharedCases(t *testing.T) {
 func TestSampleAndStateJSONMatchJS(t *testing.T) {
 	t.Parallel()
 	s := Sample{Time: time.UnixMilli(1700000000123), CPUPercent: 12.5, MemUsedPercent: 40, MemAvailable: 1 << 30,
-		Load1: 0.75, DiskBusyPercent: 3, CPUs: 4}
+		Load1: 0.75, DiskBusyPercent: 3, CPUs: 4, Runnable: 7, SelfRunnable: 2}
 	st := State{Jobs: 3, MinJobs: 1, MaxJobs: 8, Running: 3, Waiting: 2, Finished: 10, Failed: 1,
 		Speculation: true, SinceChange: 1500 * time.Millisecond}
 	tests := []struct {

@@ -1,8 +1,11 @@
 package optimize
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,8 +50,9 @@ func NewSystem(ctx context.Context) (*System, error) {
 	return s, nil
 }
 
-// Sample implements Sampler. A load average or disk counters that cannot be
-// read count as 0; CPU and memory failures are errors.
+// Sample implements Sampler. A load average, runnable-thread counts or disk
+// counters that cannot be read count as 0; CPU and memory failures are
+// errors.
 func (s *System) Sample(ctx context.Context) (Sample, error) {
 	at := s.now()
 	t, err := cpuTotal(ctx)
@@ -66,6 +70,7 @@ func (s *System) Sample(ctx context.Context) (Sample, error) {
 	if avg, err := load.AvgWithContext(ctx); err == nil {
 		out.Load1 = avg.Load1
 	}
+	out.Runnable, out.SelfRunnable = runnable(), selfRunnable()
 	if !s.noDisk {
 		if d, err := diskTimes(ctx); err == nil {
 			out.DiskBusyPercent = diskBusy(s.prevDisk, d, at.Sub(s.prevAt))
@@ -100,6 +105,65 @@ func busyPercent(a, b cpu.TimesStat) float64 {
 		return 0
 	}
 	return min(100, 100*(b2-b1)/(a2-a1))
+}
+
+// runnable is how many threads are runnable machine-wide now: the fourth
+// field of /proc/loadavg ("0.50 0.40 0.30 3/245 1234"), the same count as
+// procs_running in /proc/stat, from a much shorter file. 0 when unreadable
+// (not Linux).
+func runnable() int {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) < 4 {
+		return 0
+	}
+	n, _, _ := bytes.Cut(f[3], []byte("/"))
+	v, err := strconv.Atoi(string(n))
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// selfRunnable is how many threads of this process are runnable now (state
+// R in /proc/self/task/*/stat), the calling one included. 0 when unreadable.
+func selfRunnable() int {
+	d, err := os.Open("/proc/self/task")
+	if err != nil {
+		return 0
+	}
+	tids, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	var buf [64]byte
+	for _, tid := range tids {
+		if threadRunnable("/proc/self/task/"+tid+"/stat", buf[:]) {
+			n++
+		}
+	}
+	return n
+}
+
+// threadRunnable says whether the thread whose stat file is path is
+// runnable. The file starts "tid (comm) S ...": comm (at most 15 bytes) may
+// hold spaces and parentheses, what follows the state is numbers, so the
+// first 64 bytes hold the state.
+func threadRunnable(path string, buf []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false // the thread ended
+	}
+	n, _ := f.Read(buf)
+	f.Close()
+	b := buf[:n]
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'R'
 }
 
 // diskTimes reads the milliseconds each block device has spent with I/O in

@@ -6,16 +6,25 @@
 // included; a strategy can replace it with its own parallelism(metrics, state)
 // hook, and may start from a copy of this file.
 //
-// metrics: { time, cpu, memory, memAvailable, load1, disk, cpus }
+// metrics: { time, cpu, memory, memAvailable, load1, disk, cpus, runnable,
+//            selfRunnable }
 //   time in Unix ms; cpu, memory (used, from available) and disk (busiest
 //   device) in percent 0-100; memAvailable in bytes; load1 the one-minute
-//   load average; cpus the number of logical CPUs (0 when unknown).
+//   load average; cpus the number of logical CPUs (0 when unknown);
+//   runnable the threads runnable machine-wide at the sample and
+//   selfRunnable those of jsrt-script itself, the sampling one included
+//   (0 when unknown).
 // state: { jobs, minJobs, maxJobs, running, waiting, finished, failed,
 //          speculation, sinceChangeMs }
 //   finished / failed count the last 20 finished tasks; waiting is the number
 //   of ready tasks a free slot would start; sinceChangeMs is the time since
 //   the last change (or since the first sample).
 // returns { jobs, reason }: an unchanged jobs with reason "" means no change.
+//
+// CPU above 90 % lowers jobs only when the machine is over-subscribed: when
+// jobs is more than the CPUs left for us once the runnable threads that are
+// not ours (not our running tasks, not jsrt-script's) have theirs. Our own
+// tasks keeping every CPU busy is what -j asks for and lowers nothing.
 //
 // Memory above 85 % does not lower jobs: it holds memory-heavy tasks, which
 // admission (not this policy) takes care of.
@@ -45,8 +54,21 @@ function parallelism(metrics, state) {
   const failing = !state.speculation && state.finished >= T.failureMin && state.finished > 0 &&
     state.failed / state.finished > T.failureRate;
 
+  // CPUs that are ours to use: the CPUs less the runnable threads that are
+  // not ours, at least 1. Unknown without the CPU and runnable counts.
+  const known = metrics.cpus > 0 && metrics.runnable > 0;
+  const others = Math.max(0, metrics.runnable - Math.max(1, metrics.selfRunnable) - state.running);
+  const ours = Math.max(1, metrics.cpus - others);
+
   if (metrics.cpu > T.cpuHigh && jobs > state.minJobs) {
-    return { jobs: down, reason: `cpu ${Math.round(metrics.cpu)}% > ${T.cpuHigh}%` };
+    const cpu = `cpu ${Math.round(metrics.cpu)}% > ${T.cpuHigh}%`;
+    if (!known) return { jobs: down, reason: cpu };
+    if (jobs > ours) {
+      const threads = others === 1 ? "1 other runnable thread" : `${others} other runnable threads`;
+      const cpus = metrics.cpus === 1 ? "1 cpu" : `${metrics.cpus} cpus`;
+      // Not below the CPUs left for us.
+      return { jobs: Math.max(down, ours), reason: `${cpu} with ${threads} on ${cpus}: ${ours} left for our ${jobs} jobs` };
+    }
   }
   if (failing && jobs > state.minJobs) {
     const share = Math.round(100 * state.failed / state.finished);

@@ -212,6 +212,10 @@ declare module "jsrt" {
     disk: number;
     /** Logical CPUs; 0 when unknown. */
     cpus: number;
+    /** Threads runnable machine-wide at the sample (procs_running), the sampling one included; 0 when unknown. */
+    runnable: number;
+    /** How many of those are jsrt-script's own threads, the sampling one included; 0 when unknown. */
+    selfRunnable: number;
   }
 
   /** The run's state, as the parallelism hook sees it. */
