@@ -13,6 +13,9 @@
 //	                                the report of a results file, measuring nothing
 //	go run ./bench/peers -rows makespan -merge
 //	                                re-measure some rows, keep the others
+//	go run ./bench/peers -tools make,ninja,go-task,jsrt-script -merge
+//	                                re-measure some tools, keep the others'
+//	                                results (turbo's take most of a full run)
 //
 // (make bench-peers [QUICK=1] runs the first two.)
 //
@@ -31,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -75,7 +79,7 @@ func main() {
 	doc := flag.String("doc", "", "markdown file whose Peers section to regenerate (default: BENCHMARKS.md in full mode, none in quick mode)")
 	seed := flag.Uint64("seed", 1, "graph seed")
 	runs := flag.Int("runs", 0, "measured runs per cell (default: 5 full, 2 quick)")
-	merge := flag.Bool("merge", false, "keep the rows of the existing results file that this run (-rows) does not measure")
+	merge := flag.Bool("merge", false, "keep the rows, and the tools' results, of the existing results file that this run (-rows, -tools) does not measure")
 	flag.Parse()
 
 	repo, err := repoRoot()
@@ -209,7 +213,7 @@ func main() {
 		}
 	}
 	if *merge {
-		if err := mergeInto(res, jsonPath, want); err != nil {
+		if err := mergeInto(res, jsonPath, want, sel); err != nil {
 			fatalf("-merge: %v", err)
 		}
 	}
@@ -232,9 +236,10 @@ func main() {
 	logf("done in %s; results in %s", time.Since(start).Round(time.Second), jsonPath)
 }
 
-// mergeInto completes res (which measured only the rows in want) with the
-// other rows of the results file at path, and says so in the notes.
-func mergeInto(res *results, path string, want map[string]bool) error {
+// mergeInto completes res (which measured only the rows in want, and only
+// the tools in sel when sel is not empty) with the other rows and tools of
+// the results file at path, and says so in the notes.
+func mergeInto(res *results, path string, want, sel map[string]bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -259,6 +264,10 @@ func mergeInto(res *results, path string, want map[string]bool) error {
 	if !want["replay"] {
 		res.Replay, kept = old.Replay, append(kept, "replay")
 	}
+	if tools := mergeTools(res, &old, want, sel); len(tools) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s: results from the run of %s (load average %s at its start, %s at its end); the other tools from this run",
+			strings.Join(tools, ", "), old.Date, old.LoadStart, old.LoadEnd))
+	}
 	if len(kept) == 0 {
 		return nil
 	}
@@ -272,13 +281,66 @@ func mergeInto(res *results, path string, want map[string]bool) error {
 		}
 	}
 	for _, n := range old.Notes {
-		if !strings.HasPrefix(n, "rows ") {
+		if !strings.HasPrefix(n, "rows ") && !strings.Contains(n, ": results from the run of ") {
 			res.Notes = append(res.Notes, n)
 		}
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf("rows %s from the run of %s (load average %s at its start, %s at its end, %.0f min); the other rows from this run",
 		strings.Join(kept, ", "), old.Date, old.LoadStart, old.LoadEnd, old.DurationS/60))
 	return nil
+}
+
+// mergeTools adds to the rows res measured (those in want) the results of
+// the tools this run left out (not in sel) from old, with their versions,
+// and returns those tools.
+func mergeTools(res, old *results, want, sel map[string]bool) []string {
+	if len(sel) == 0 {
+		return nil
+	}
+	var tools []string
+	for _, n := range toolNames {
+		if sel[n] || old.Versions[n] == "" {
+			continue
+		}
+		tools = append(tools, n)
+		res.Versions[n] = old.Versions[n]
+		delete(res.Skipped, n)
+	}
+	keep := func(tool string) bool { return slices.Contains(tools, tool) }
+	if want["makespan"] {
+		for _, r := range old.Makespan {
+			if keep(r.Tool) {
+				res.Makespan = append(res.Makespan, r)
+			}
+		}
+	}
+	if want["overhead"] {
+		for _, r := range old.Overhead {
+			if keep(r.Tool) {
+				res.Overhead = append(res.Overhead, r)
+			}
+		}
+	}
+	if want["noop"] {
+		for _, r := range old.Noop {
+			if keep(r.Tool) {
+				res.Noop = append(res.Noop, r)
+			}
+		}
+	}
+	if want["replay"] {
+		for _, r := range old.Replay {
+			if keep(r.Tool) {
+				res.Replay = append(res.Replay, r)
+			}
+		}
+	}
+	order := func(tool string) int { return slices.Index(toolNames, tool) }
+	slices.SortStableFunc(res.Makespan, func(a, b makespanResult) int { return order(a.Tool) - order(b.Tool) })
+	slices.SortStableFunc(res.Overhead, func(a, b overheadResult) int { return order(a.Tool) - order(b.Tool) })
+	slices.SortStableFunc(res.Noop, func(a, b noopResult) int { return order(a.Tool) - order(b.Tool) })
+	slices.SortStableFunc(res.Replay, func(a, b replayResult) int { return order(a.Tool) - order(b.Tool) })
+	return tools
 }
 
 func repoRoot() (string, error) {
