@@ -308,39 +308,32 @@ func mergeTools(res, old *results, want, sel map[string]bool) []string {
 	}
 	keep := func(tool string) bool { return slices.Contains(tools, tool) }
 	if want["makespan"] {
-		for _, r := range old.Makespan {
-			if keep(r.Tool) {
-				res.Makespan = append(res.Makespan, r)
-			}
-		}
+		res.Makespan = withTools(res.Makespan, old.Makespan, func(r makespanResult) string { return r.Tool }, keep)
 	}
 	if want["overhead"] {
-		for _, r := range old.Overhead {
-			if keep(r.Tool) {
-				res.Overhead = append(res.Overhead, r)
-			}
-		}
+		res.Overhead = withTools(res.Overhead, old.Overhead, func(r overheadResult) string { return r.Tool }, keep)
 	}
 	if want["noop"] {
-		for _, r := range old.Noop {
-			if keep(r.Tool) {
-				res.Noop = append(res.Noop, r)
-			}
-		}
+		res.Noop = withTools(res.Noop, old.Noop, func(r noopResult) string { return r.Tool }, keep)
 	}
 	if want["replay"] {
-		for _, r := range old.Replay {
-			if keep(r.Tool) {
-				res.Replay = append(res.Replay, r)
-			}
+		res.Replay = withTools(res.Replay, old.Replay, func(r replayResult) string { return r.Tool }, keep)
+	}
+	return tools
+}
+
+// withTools appends the rows of old whose tool keep takes to rows, then
+// orders the rows by tool as toolNames does (the oracle first).
+func withTools[T any](rows, old []T, toolOf func(T) string, keep func(string) bool) []T {
+	for _, r := range old {
+		if keep(toolOf(r)) {
+			rows = append(rows, r)
 		}
 	}
-	order := func(tool string) int { return slices.Index(toolNames, tool) }
-	slices.SortStableFunc(res.Makespan, func(a, b makespanResult) int { return order(a.Tool) - order(b.Tool) })
-	slices.SortStableFunc(res.Overhead, func(a, b overheadResult) int { return order(a.Tool) - order(b.Tool) })
-	slices.SortStableFunc(res.Noop, func(a, b noopResult) int { return order(a.Tool) - order(b.Tool) })
-	slices.SortStableFunc(res.Replay, func(a, b replayResult) int { return order(a.Tool) - order(b.Tool) })
-	return tools
+	slices.SortStableFunc(rows, func(a, b T) int {
+		return slices.Index(toolNames, toolOf(a)) - slices.Index(toolNames, toolOf(b))
+	})
+	return rows
 }
 
 func repoRoot() (string, error) {
