@@ -791,3 +791,31 @@ func TestGraphShowsPredictions(t *testing.T) {
 		t.Fatalf("json: %v\n%s", err, j.stdout)
 	}
 }
+
+// A cache hit replays the log of the task's run, whatever characters its
+// name holds: "/" and "%" are escaped once, in the file name the run wrote
+// and the hit reads, and a stale file under another spelling is never read.
+func TestCacheHitReplaysLogOfAnyName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "in.txt", "x\n")
+	write(t, dir, "s.js", `task("a/b", { cmd: "echo out of a/b", inputs: ["in.txt"] });
+task("p%c", { cmd: "echo out of p%c", inputs: ["in.txt"] });
+`)
+	if r := jsrt(t, dir, "run", "s.js"); r.code != 0 {
+		t.Fatalf("first run: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	write(t, dir, ".jsrt/logs/a%252Fb.log", "A STALE LOG\n")
+	r := jsrt(t, dir, "run", "s.js")
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"[a/b] out of a/b", "[p%c] out of p%c"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the cache hit did not replay %q; stdout:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "STALE") {
+		t.Errorf("a stale log was replayed; stdout:\n%s", r.stdout)
+	}
+}

@@ -326,3 +326,15 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("output differs from %s (make golden rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+// write creates dir/rel (and its directories) holding content.
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	path := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +88,7 @@ type lazyLog struct {
 
 func (l *lazyLog) Write(p []byte) (int, error) {
 	if l.f == nil && l.err == nil {
-		l.f, l.err = openLog(filepath.Dir(l.path), filepath.Base(strings.TrimSuffix(l.path, ".log")), l.attempt)
+		l.f, l.err = openLog(l.path, l.attempt)
 		if l.err == nil {
 			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
 		}
@@ -116,15 +115,16 @@ func (l *lazyLog) close() int64 {
 	return 0
 }
 
-// openLog truncates the log on a task's first attempt and appends on retries.
-func openLog(dir, task string, attempt int) (*os.File, error) {
+// openLog opens the log at path (from LogPath, its name already escaped):
+// it truncates the log on a task's first attempt and appends on retries.
+func openLog(path string, attempt int) (*os.File, error) {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	if attempt == 1 {
 		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(LogPath(dir, task), flags, 0o644)
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the log of task %q: %w", task, err)
+		return nil, fmt.Errorf("cannot open the log %s: %w", path, err)
 	}
 	return f, nil
 }
