@@ -93,7 +93,30 @@ type DB struct {
 	log      io.Writer
 	lock     *lockFile
 	bdb      *badger.DB
+	dbID     fileID     // the database directory as opened, to notice its removal
 	writeMu  sync.Mutex // one Write at a time: fn runs once and never conflicts
+}
+
+// fileID names a directory by device and inode.
+type fileID struct{ dev, ino uint64 }
+
+// idOf returns the fileID of path; ok is false when it cannot be stat'ed.
+func idOf(path string) (id fileID, ok bool) {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
+// RemovedError is returned by Close when the database directory was
+// removed or replaced while it was open: Badger's close would retry
+// writing into the vanished directory forever, so the database is
+// abandoned and what was not yet flushed is lost.
+type RemovedError struct{ Dir string }
+
+func (e *RemovedError) Error() string {
+	return fmt.Sprintf("state directory %s was removed while it was in use: this run's records since then are lost (the next run starts over)", e.Dir)
 }
 
 var _ kv.Store = (*DB)(nil)
@@ -217,6 +240,7 @@ func (db *DB) openBadger(readOnly bool) error {
 		return fmt.Errorf("opening %s: %w", db.dbPath(), err)
 	}
 	db.bdb = bdb
+	db.dbID, _ = idOf(db.dbPath())
 	return nil
 }
 
@@ -357,9 +381,14 @@ func exists(path string) bool {
 const level0Limit = 6
 
 // Close flushes and closes the database and releases the lock. A writer
-// that found too many level-0 tables compacts them first.
+// that found too many level-0 tables compacts them first. A writer whose
+// database directory was removed meanwhile is abandoned (*RemovedError).
 func (db *DB) Close() error {
 	var err error
+	if id, ok := idOf(db.dbPath()); db.bdb != nil && !db.readOnly && (!ok || id != db.dbID) {
+		db.bdb = nil // its goroutines stay parked: closing would never return
+		err = &RemovedError{Dir: db.dir}
+	}
 	if db.bdb != nil {
 		compact := !db.readOnly && level0Tables(db.bdb) >= level0Limit
 		err = db.bdb.Close()

@@ -535,3 +535,29 @@ func TestReadersRecoverTogether(t *testing.T) {
 		}
 	}
 }
+
+// A state directory removed while a writer has it open: Close returns at
+// once with a RemovedError instead of retrying its flush forever.
+func TestCloseAfterStateRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(t, db, "k", "v")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- db.Close() }()
+	select {
+	case err := <-done:
+		var removed *RemovedError
+		if !errors.As(err, &removed) || removed.Dir != dir {
+			t.Fatalf("Close = %v, want a RemovedError for %s", err, dir)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return after the state directory was removed")
+	}
+}

@@ -133,8 +133,11 @@ func runCmd(env *Env, args []string) int {
 	ctx, kill, stop := interrupts(env)
 	defer stop()
 	s := &session{env: env, flags: f, mode: mode, kill: kill, cacheMax: maxBytes}
-	defer s.close()
-	return s.main(ctx, pos[0], pos[1:])
+	exit := s.main(ctx, pos[0], pos[1:])
+	if !s.close() && exit == ExitOK {
+		exit = ExitFailed // the tasks went well, but what the run learnt is lost
+	}
+	return exit
 }
 
 // interrupts turns the first SIGINT/SIGTERM/SIGHUP into a cancelled context

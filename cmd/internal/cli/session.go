@@ -408,7 +408,9 @@ func withDependents(g *graph.Graph, names []string) []string {
 	return out
 }
 
-func (s *session) close() {
+// close closes what the session opened; false when the state could not be
+// closed cleanly (said on stderr).
+func (s *session) close() bool {
 	s.closeRemote()
 	if s.tracker != nil {
 		s.tracker.Close()
@@ -416,8 +418,10 @@ func (s *session) close() {
 	if s.db != nil {
 		if err := s.db.Close(); err != nil {
 			errorf(s.env, "closing state: %v", err)
+			return false
 		}
 	}
+	return true
 }
 
 // prettyPath shows p relative to the working directory when it is inside it.
