@@ -119,9 +119,12 @@ type Policy func(Sample, State) Verdict
 //     unknown, CPU above CPUHigh is enough;
 //  3. speculation off, at least FailureMin recent finished tasks and more
 //     than FailureRate of them failed: down by a quarter (at least 1);
-//  4. every slot busy, a task waiting for one, and everything low (CPU,
-//     memory, disk, load per CPU when the CPU count is known) and the
-//     failure share not too high: up by 1;
+//  4. every slot busy, a task waiting for one, the failure share not too
+//     high, and either more CPUs left for us than Jobs (CPU not above
+//     CPUHigh, memory and disk low: so that what step 2 took back returns
+//     once the others are gone, though our own tasks keep the CPU busy) or
+//     everything low (CPU, memory, disk, load per CPU when the CPU count is
+//     known): up by 1;
 //  5. otherwise no change.
 //
 // Never below MinJobs nor above MaxJobs. scripts/policies/parallelism.js is
@@ -142,14 +145,16 @@ func (r Rule) Decide(m Sample, st State) Verdict {
 	case busy && !known:
 		return Verdict{down, fmt.Sprintf("cpu %s%% > %s%%", pct(m.CPUPercent), num(r.CPUHigh))}
 	case busy && jobs > ours:
-		return Verdict{max(down, ours), fmt.Sprintf("cpu %s%% > %s%% with %s on %s: %d left for our %d jobs",
-			pct(m.CPUPercent), num(r.CPUHigh), plural(others, "other runnable thread", "other runnable threads"),
-			plural(m.CPUs, "cpu", "cpus"), ours, jobs)}
+		return Verdict{max(down, ours), fmt.Sprintf("cpu %s%% > %s%% with %s",
+			pct(m.CPUPercent), num(r.CPUHigh), leftForUs(m, others, ours, jobs))}
 	case failing && jobs > st.MinJobs:
 		return Verdict{down, fmt.Sprintf("%d of the last %d finished tasks failed (%s%% > %s%%)",
 			st.Failed, st.Finished, pct(100*float64(st.Failed)/float64(st.Finished)), pct(100*r.FailureRate))}
 	case failing || jobs >= st.MaxJobs || st.Waiting == 0 || st.Running < jobs:
 		return hold
+	case known && jobs < ours && m.CPUPercent <= r.CPUHigh && m.MemUsedPercent < r.MemLow && m.DiskBusyPercent < r.DiskLow:
+		return Verdict{jobs + 1, fmt.Sprintf("%s, and %s for a slot", leftForUs(m, others, ours, jobs),
+			plural(st.Waiting, "task waits", "tasks wait"))}
 	}
 	if m.CPUPercent >= r.CPULow || m.MemUsedPercent >= r.MemLow || m.DiskBusyPercent >= r.DiskLow ||
 		(m.CPUs > 0 && m.Load1/float64(m.CPUs) >= r.LoadLow) {
@@ -174,6 +179,21 @@ func cpusForUs(m Sample, st State) (ours, others int, known bool) {
 	}
 	others = max(0, m.Runnable-max(1, m.SelfRunnable)-st.Running)
 	return max(1, m.CPUs-others), others, true
+}
+
+// leftForUs says how many CPUs are left for our jobs: "5 other runnable
+// threads on 2 cpus: none left for our 2 jobs (1 kept)".
+func leftForUs(m Sample, others, ours, jobs int) string {
+	left := strconv.Itoa(ours) + " left"
+	if m.CPUs-others < 1 {
+		left = "none left"
+	}
+	s := fmt.Sprintf("%s on %s: %s for our %s", plural(others, "other runnable thread", "other runnable threads"),
+		plural(m.CPUs, "cpu", "cpus"), left, plural(jobs, "job", "jobs"))
+	if m.CPUs-others < 1 {
+		s += " (1 kept)"
+	}
+	return s
 }
 
 // pct rounds a percentage for a reason, half away from zero like JS

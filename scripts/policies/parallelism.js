@@ -24,7 +24,9 @@
 // CPU above 90 % lowers jobs only when the machine is over-subscribed: when
 // jobs is more than the CPUs left for us once the runnable threads that are
 // not ours (not our running tasks, not jsrt-script's) have theirs. Our own
-// tasks keeping every CPU busy is what -j asks for and lowers nothing.
+// tasks keeping every CPU busy lowers nothing while jobs is no more than
+// the CPUs. Once the others are gone, jobs goes back up while more CPUs are
+// left for us than jobs, however busy our own tasks keep the CPU.
 //
 // Memory above 85 % does not lower jobs: it holds memory-heavy tasks, which
 // admission (not this policy) takes care of.
@@ -60,15 +62,18 @@ function parallelism(metrics, state) {
   const others = Math.max(0, metrics.runnable - Math.max(1, metrics.selfRunnable) - state.running);
   const ours = Math.max(1, metrics.cpus - others);
 
+  // "5 other runnable threads on 2 cpus: none left for our 2 jobs (1 kept)"
+  const threads = others === 1 ? "1 other runnable thread" : `${others} other runnable threads`;
+  const cpus = metrics.cpus === 1 ? "1 cpu" : `${metrics.cpus} cpus`;
+  const none = metrics.cpus - others < 1;
+  const ourJobs = jobs === 1 ? "1 job" : `${jobs} jobs`;
+  const left = `${threads} on ${cpus}: ${none ? "none" : ours} left for our ${ourJobs}${none ? " (1 kept)" : ""}`;
+
   if (metrics.cpu > T.cpuHigh && jobs > state.minJobs) {
     const cpu = `cpu ${Math.round(metrics.cpu)}% > ${T.cpuHigh}%`;
     if (!known) return { jobs: down, reason: cpu };
-    if (jobs > ours) {
-      const threads = others === 1 ? "1 other runnable thread" : `${others} other runnable threads`;
-      const cpus = metrics.cpus === 1 ? "1 cpu" : `${metrics.cpus} cpus`;
-      // Not below the CPUs left for us.
-      return { jobs: Math.max(down, ours), reason: `${cpu} with ${threads} on ${cpus}: ${ours} left for our ${jobs} jobs` };
-    }
+    // Not below the CPUs left for us.
+    if (jobs > ours) return { jobs: Math.max(down, ours), reason: `${cpu} with ${left}` };
   }
   if (failing && jobs > state.minJobs) {
     const share = Math.round(100 * state.failed / state.finished);
@@ -80,8 +85,14 @@ function parallelism(metrics, state) {
   }
 
   // Up by one only when every slot is busy, a task waits for one, and
-  // everything is low.
+  // either more CPUs are left for us than jobs (what the rule above took
+  // back returns once the others are gone, though our own tasks keep the
+  // CPU busy) or everything is low.
   if (failing || jobs >= state.maxJobs || state.waiting === 0 || state.running < jobs) return hold;
+  const waits = state.waiting === 1 ? "1 task waits" : `${state.waiting} tasks wait`;
+  if (known && jobs < ours && metrics.cpu <= T.cpuHigh && metrics.memory < T.memLow && metrics.disk < T.diskLow) {
+    return { jobs: jobs + 1, reason: `${left}, and ${waits} for a slot` };
+  }
   const loadHigh = metrics.cpus > 0 && metrics.load1 / metrics.cpus >= T.loadLow;
   if (metrics.cpu >= T.cpuLow || metrics.memory >= T.memLow || metrics.disk >= T.diskLow || loadHigh) {
     return hold;
@@ -91,7 +102,6 @@ function parallelism(metrics, state) {
   if (metrics.cpus > 0) {
     reason += `, load ${Math.round(100 * metrics.load1 / metrics.cpus)}% of ${metrics.cpus} cpus`;
   }
-  const waits = state.waiting === 1 ? "1 task waits" : `${state.waiting} tasks wait`;
   return { jobs: jobs + 1, reason: `${reason} are low and ${waits} for a slot` };
 }
 
