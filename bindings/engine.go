@@ -223,11 +223,15 @@ func syntaxError(file, src string, err error) error {
 }
 
 // RunTargets runs targets the way a script's `await run(targets)` would, on
-// the engine's loop, and returns the exit status.
+// the engine's loop, and returns the exit status. No script sees the run's
+// promise, so it resolves to undefined rather than to the summary.
 func (e *Engine) RunTargets(ctx context.Context, req RunRequest) (int, error) {
 	code := 0
 	err := e.serve(ctx, func() (goja.Value, error) {
-		return e.startRun(req, func(o *Outcome) { code = o.ExitCode }), nil
+		return e.startRun(req, func(o *Outcome) goja.Value {
+			code = o.ExitCode
+			return goja.Undefined()
+		}), nil
 	})
 	return code, err
 }

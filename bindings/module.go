@@ -268,7 +268,7 @@ func (e *Engine) jsRun(call goja.FunctionCall) goja.Value {
 		}
 	}
 	e.runs++
-	return e.startRun(req, func(*Outcome) {})
+	return e.startRun(req, func(o *Outcome) goja.Value { return e.plain(o.Value) })
 }
 
 // cacheKeyOption reads cacheKey: a string is part of the key as it is; a
@@ -333,8 +333,10 @@ func (e *Engine) needWorkspace(fn string) {
 }
 
 // startRun starts a run on another goroutine and returns a promise that
-// settles, on the loop, when the run is over.
-func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
+// settles, on the loop, when the run is over. onDone is called there with
+// the outcome and returns what the promise resolves to: a caller whose
+// promise no script sees need not convert the run's summary to JS.
+func (e *Engine) startRun(req RunRequest, onDone func(*Outcome) goja.Value) goja.Value {
 	p, resolve, reject := e.vm.NewPromise()
 	if err := e.evalCacheKeys(); err != nil {
 		reject(e.errorAt(err, e.vm.CaptureCallStack(0, nil)))
@@ -360,8 +362,7 @@ func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 				reject(e.errorAt(err, at))
 				return
 			}
-			onDone(out)
-			resolve(e.plain(out.Value))
+			resolve(onDone(out))
 		})
 	}()
 	return e.vm.ToValue(p)
