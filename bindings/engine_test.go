@@ -305,6 +305,8 @@ func TestTaskOptionErrors(t *testing.T) {
 		{"cacheKey number", `options.js:26:32: task "a": cacheKey must be a string or a function returning one, got the number 5`},
 		{"name empty", `options.js:27:27: task(name, options): name must be a non-empty string`},
 		{"defined twice", `options.js:28:60: task "a" is defined twice (at options.js:28:32 and options.js:28:60)`},
+		// The first unknown option in sorted order is the one reported.
+		{"two unknown options", `options.js:29:36: unknown option "retires" in task "a" (did you mean "retries"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

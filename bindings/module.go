@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -398,26 +399,31 @@ func (e *Engine) plain(v any) goja.Value {
 	return out
 }
 
-// keysOf returns an object's own keys, sorted, for messages.
-func keysOf(o *goja.Object) []string {
+// checkKeys reports the first unknown key of o, in sorted order, with the
+// closest allowed one as a suggestion. The allowed lists are short, so a
+// scan of each beats building a set per call; keys are sorted only once an
+// unknown one is found.
+func checkKeys(o *goja.Object, kind, name string, allowed []string) error {
 	keys := o.Keys()
-	sort.Strings(keys)
-	return keys
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			return unknownKey(keys, kind, name, allowed)
+		}
+	}
+	return nil
 }
 
-func checkKeys(o *goja.Object, kind, name string, allowed []string) error {
-	ok := map[string]bool{}
-	for _, k := range allowed {
-		ok[k] = true
-	}
-	for _, k := range keysOf(o) {
-		if !ok[k] {
-			msg := fmt.Sprintf("unknown option %q in %s %q", k, kind, name)
-			if s := graph.Suggest(k, allowed); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			return fmt.Errorf("%s", msg)
+func unknownKey(keys []string, kind, name string, allowed []string) error {
+	sort.Strings(keys)
+	for _, k := range keys {
+		if slices.Contains(allowed, k) {
+			continue
 		}
+		msg := fmt.Sprintf("unknown option %q in %s %q", k, kind, name)
+		if s := graph.Suggest(k, allowed); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s", msg)
 	}
 	return nil
 }

@@ -26,5 +26,6 @@ const cases = {
   "cacheKey number": () => task("a", { cmd: "make", cacheKey: 5 }),
   "name empty": () => task("", { cmd: "make" }),
   "defined twice": () => { task("a", { cmd: "make" }); task("a", { cmd: "make" }); },
+  "two unknown options": () => task("a", { zeta: 1, cmd: "make", retires: 2 }),
 };
 cases[args[0]]();
