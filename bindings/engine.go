@@ -98,7 +98,8 @@ type Engine struct {
 	runs      int // run() calls made by the script
 	worst     int // the worst exit status of those runs
 	ctx       context.Context
-	rejected  []error // unhandled promise rejections
+	rejected  []error           // unhandled promise rejections
+	stack     []goja.StackFrame // where's buffer
 }
 
 // New returns an engine with the jsrt module registered.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -145,10 +146,18 @@ func (e *Engine) throw(format string, a ...any) {
 	panic(e.vm.NewGoError(fmt.Errorf(format, a...)))
 }
 
+// where is the position of the JS code calling the Go function running now,
+// as file:line:column. It is taken for every task(), so it converts only
+// the frame it returns and reuses the engine's frame buffer.
 func (e *Engine) where() string {
-	frames := e.frames(e.vm.CaptureCallStack(2, nil))
-	for _, f := range frames {
-		return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
+	e.stack = e.vm.CaptureCallStack(2, e.stack[:0])
+	for _, f := range e.stack {
+		p := f.Position()
+		if p.Filename == "" {
+			continue
+		}
+		fr := e.fix(Frame{File: p.Filename, Line: p.Line, Column: p.Column})
+		return fr.File + ":" + strconv.Itoa(fr.Line) + ":" + strconv.Itoa(fr.Column)
 	}
 	return ""
 }
