@@ -307,6 +307,8 @@ func TestTaskOptionErrors(t *testing.T) {
 		{"defined twice", `options.js:28:60: task "a" is defined twice (at options.js:28:32 and options.js:28:60)`},
 		// The first unknown option in sorted order is the one reported.
 		{"two unknown options", `options.js:29:36: unknown option "retires" in task "a" (did you mean "retries"?)`},
+		{"deps with a hole", `options.js:30:33: task "a": deps[1] must be a string, got null`},
+		{"tags not an array", `options.js:31:34: task "a": tags must be an array of strings, got an object`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
