@@ -46,11 +46,23 @@ type RunRequest struct {
 	Parallelism func(optimize.Sample, optimize.State) (optimize.Verdict, error)
 }
 
-// Outcome is a finished run, as JS sees it (any JSON-encodable value) and
-// with the exit status it maps to.
+// Outcome is a finished run, as JS sees it (any JSON-encodable value, or a
+// Lazy that makes one) and with the exit status it maps to.
 type Outcome struct {
 	Value    any
 	ExitCode int
+}
+
+// Lazy is an Outcome value made only when it is used: a run's summary
+// walks every task, and the CLI's own run never shows it to a script.
+type Lazy func() any
+
+// Result is the outcome's value, made now if it is a Lazy.
+func (o *Outcome) Result() any {
+	if f, ok := o.Value.(Lazy); ok {
+		return f()
+	}
+	return o.Value
 }
 
 // Config is what the engine needs from its caller.

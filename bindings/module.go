@@ -278,7 +278,7 @@ func (e *Engine) jsRun(call goja.FunctionCall) goja.Value {
 		}
 	}
 	e.runs++
-	return e.startRun(req, func(o *Outcome) goja.Value { return e.plain(o.Value) })
+	return e.startRun(req, func(o *Outcome) goja.Value { return e.plain(o.Result()) })
 }
 
 // cacheKeyOption reads cacheKey: a string is part of the key as it is; a

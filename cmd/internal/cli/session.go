@@ -178,20 +178,37 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	if err != nil {
 		return nil, err
 	}
-	sum := monitor.Summarize(res.RunID, res.Report)
-	sum.DryRun = dry
+	var tl monitor.Timeline
 	if !dry {
 		s.collect(res, ws)
-		tl := rec.Timeline()
+		tl = rec.Timeline()
 		tl.RunID, tl.Wall = res.RunID, res.Wall
-		m := monitor.Measure(tl)
-		sum.Metrics = &m
 		if err := s.writeProfiles(tl, tasks); err != nil {
 			return nil, err
 		}
 	}
-	s.printEnd(out, res, sum, opt.LogDir, color, dry)
-	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
+	s.printEnd(out, res, opt.LogDir, color, dry)
+	outcome := &bindings.Outcome{ExitCode: monitor.ExitCode(res.Report)}
+	if s.flags.json && !s.silent {
+		sum := summarize(res, tl, dry)
+		s.summaries = append(s.summaries, sum) // printed once, at the end (printJSON)
+		outcome.Value = sum
+	} else {
+		outcome.Value = bindings.Lazy(func() any { return summarize(res, tl, dry) })
+	}
+	return outcome, nil
+}
+
+// summarize is a run's machine-readable summary (--json, and what run()
+// resolves to), with the metrics of its timeline unless it was a dry run.
+func summarize(res *core.Result, tl monitor.Timeline, dry bool) monitor.Summary {
+	sum := monitor.Summarize(res.RunID, res.Report)
+	sum.DryRun = dry
+	if !dry {
+		m := monitor.Measure(tl)
+		sum.Metrics = &m
+	}
+	return sum
 }
 
 // output is where task output and the summary go, and whether in colour.
@@ -237,12 +254,8 @@ func (s *session) options(ws *core.Workspace, req bindings.RunRequest, targets [
 	return opt
 }
 
-func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary, logDir string, color, dry bool) {
-	if s.silent {
-		return
-	}
-	if s.flags.json {
-		s.summaries = append(s.summaries, sum) // printed once, at the end (printJSON)
+func (s *session) printEnd(out io.Writer, res *core.Result, logDir string, color, dry bool) {
+	if s.silent || s.flags.json {
 		return
 	}
 	if dry {
