@@ -48,6 +48,7 @@ type session struct {
 	index   *cache.Index
 	tracker *exec.Tracker
 	remote  *remote.Executor // --nats (remote.go)
+	pre     *prefetch        // the state opened while the strategy loads (prefetch.go)
 }
 
 func (s *session) main(ctx context.Context, file string, targets []string) int {
@@ -59,6 +60,7 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 		Run: s.run, Invalidate: s.invalidate, Predict: s.predict,
 		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast, Metrics: s.metrics})
 	defer s.printJSON()
+	s.startPrefetch(ctx, file)
 	if err := eng.Load(ctx, file); err != nil {
 		return report(s.env, err)
 	}
@@ -290,8 +292,33 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 	if s.db != nil {
 		return nil
 	}
+	db := s.takePrefetch(dir, dry)
+	if db == nil {
+		var err error
+		if db, err = s.openStore(ctx, dir, dry); db == nil {
+			return err // nil for a dry run without state: plan by structure
+		}
+	}
+	s.db, s.dir, s.hist = db, dir, history.New(db)
+	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
+	s.index = cache.NewIndex(db, s.env.Now)
+	if !dry {
+		s.tracker = exec.NewTracker(filepath.Join(dir, "procs"))
+		if n, err := s.tracker.Sweep(); err != nil {
+			errorf(s.env, "checking for processes of an earlier run: %v", err)
+		} else if n > 0 {
+			errorf(s.env, "killed %d process group(s) left running by an earlier run that was killed", n)
+		}
+	}
+	return nil
+}
+
+// openStore opens the store in dir, waiting for another run holding it
+// unless told not to. For a dry run it returns nil and no error when there
+// is nothing to read (or it is busy).
+func (s *session) openStore(ctx context.Context, dir string, dry bool) (*store.DB, error) {
 	if pid := store.HolderPID(dir); !dry && pid > 0 && isAncestor(pid) {
-		return fmt.Errorf("this run was started by the run holding %s (pid %d), which would wait for it forever: give it a state of its own with --state-dir", s.prettyPath(dir), pid)
+		return nil, fmt.Errorf("this run was started by the run holding %s (pid %d), which would wait for it forever: give it a state of its own with --state-dir", s.prettyPath(dir), pid)
 	}
 	db, err := store.Open(ctx, dir, store.Options{
 		ReadOnly: dry,
@@ -306,7 +333,7 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 		Log: s.env.Stderr,
 	})
 	if dry && err != nil {
-		return nil // nothing recorded yet (or busy): plan by structure
+		return nil, nil // nothing recorded yet (or busy): plan by structure
 	}
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
@@ -314,23 +341,12 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 		if locked.PID > 0 {
 			who = fmt.Sprintf("another run (pid %d)", locked.PID)
 		}
-		return fmt.Errorf("%s is holding %s (without --no-wait, this run would wait for it)", who, s.prettyPath(dir))
+		return nil, fmt.Errorf("%s is holding %s (without --no-wait, this run would wait for it)", who, s.prettyPath(dir))
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.db, s.dir, s.hist = db, dir, history.New(db)
-	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
-	s.index = cache.NewIndex(db, s.env.Now)
-	if !dry {
-		s.tracker = exec.NewTracker(filepath.Join(dir, "procs"))
-		if n, err := s.tracker.Sweep(); err != nil {
-			errorf(s.env, "checking for processes of an earlier run: %v", err)
-		} else if n > 0 {
-			errorf(s.env, "killed %d process group(s) left running by an earlier run that was killed", n)
-		}
-	}
-	return nil
+	return db, nil
 }
 
 // affected narrows targets to those --since says changed (with their
@@ -422,6 +438,7 @@ func withDependents(g *graph.Graph, names []string) []string {
 }
 
 func (s *session) close() {
+	s.takePrefetch("", false) // closes one no run took
 	s.closeRemote()
 	if s.tracker != nil {
 		s.tracker.Close()
