@@ -46,11 +46,23 @@ type RunRequest struct {
 	Parallelism func(optimize.Sample, optimize.State) (optimize.Verdict, error)
 }
 
-// Outcome is a finished run, as JS sees it (any JSON-encodable value) and
-// with the exit status it maps to.
+// Outcome is a finished run, as JS sees it (any JSON-encodable value, or a
+// Lazy that makes one) and with the exit status it maps to.
 type Outcome struct {
 	Value    any
 	ExitCode int
+}
+
+// Lazy is an Outcome value made only when it is used: a run's summary
+// walks every task, and the CLI's own run never shows it to a script.
+type Lazy func() any
+
+// Result is the outcome's value, made now if it is a Lazy.
+func (o *Outcome) Result() any {
+	if f, ok := o.Value.(Lazy); ok {
+		return f()
+	}
+	return o.Value
 }
 
 // Config is what the engine needs from its caller.
@@ -98,7 +110,8 @@ type Engine struct {
 	runs      int // run() calls made by the script
 	worst     int // the worst exit status of those runs
 	ctx       context.Context
-	rejected  []error // unhandled promise rejections
+	rejected  []error           // unhandled promise rejections
+	stack     []goja.StackFrame // where's buffer
 }
 
 // New returns an engine with the jsrt module registered.
@@ -223,11 +236,15 @@ func syntaxError(file, src string, err error) error {
 }
 
 // RunTargets runs targets the way a script's `await run(targets)` would, on
-// the engine's loop, and returns the exit status.
+// the engine's loop, and returns the exit status. No script sees the run's
+// promise, so it resolves to undefined rather than to the summary.
 func (e *Engine) RunTargets(ctx context.Context, req RunRequest) (int, error) {
 	code := 0
 	err := e.serve(ctx, func() (goja.Value, error) {
-		return e.startRun(req, func(o *Outcome) { code = o.ExitCode }), nil
+		return e.startRun(req, func(o *Outcome) goja.Value {
+			code = o.ExitCode
+			return goja.Undefined()
+		}), nil
 	})
 	return code, err
 }

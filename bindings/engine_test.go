@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,6 +306,10 @@ func TestTaskOptionErrors(t *testing.T) {
 		{"cacheKey number", `options.js:26:32: task "a": cacheKey must be a string or a function returning one, got the number 5`},
 		{"name empty", `options.js:27:27: task(name, options): name must be a non-empty string`},
 		{"defined twice", `options.js:28:60: task "a" is defined twice (at options.js:28:32 and options.js:28:60)`},
+		// The first unknown option in sorted order is the one reported.
+		{"two unknown options", `options.js:29:36: unknown option "retires" in task "a" (did you mean "retries"?)`},
+		{"deps with a hole", `options.js:30:33: task "a": deps[1] must be a string, got null`},
+		{"tags not an array", `options.js:31:34: task "a": tags must be an array of strings, got an object`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -530,6 +535,35 @@ func TestPhasedRuns(t *testing.T) {
 	// The worst status, not the last one.
 	if n, worst := got.e.Runs(); n != 2 || worst != 3 {
 		t.Errorf("Runs() = %d, %d; want 2, 3", n, worst)
+	}
+}
+
+// A Lazy outcome is made when a script awaits run(), and never for the
+// CLI's own run (RunTargets), whose result no script sees.
+func TestLazyOutcome(t *testing.T) {
+	t.Parallel()
+	var made atomic.Int32
+	lazy := func(code int) Lazy {
+		return func() any { made.Add(1); return map[string]any{"exitCode": code} }
+	}
+	run := &recordingRun{outcomes: []*Outcome{
+		{Value: lazy(3), ExitCode: 3},
+		{Value: lazy(1), ExitCode: 1},
+		{Value: lazy(5), ExitCode: 5},
+	}}
+	got := jsFixture{file: "phased.js", run: run}.load(t, context.Background())
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	if want := "phase 1: 3\nphase 2: 1\n"; got.stdout != want {
+		t.Errorf("stdout %q, want %q", got.stdout, want)
+	}
+	code, err := got.e.RunTargets(context.Background(), RunRequest{Targets: []string{"lint"}})
+	if err != nil || code != 5 {
+		t.Errorf("RunTargets = %d, %v; want 5, nil", code, err)
+	}
+	if n := made.Load(); n != 2 {
+		t.Errorf("%d outcomes made, want 2 (the script's runs only)", n)
 	}
 }
 

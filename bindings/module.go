@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -144,10 +146,18 @@ func (e *Engine) throw(format string, a ...any) {
 	panic(e.vm.NewGoError(fmt.Errorf(format, a...)))
 }
 
+// where is the position of the JS code calling the Go function running now,
+// as file:line:column. It is taken for every task(), so it converts only
+// the frame it returns and reuses the engine's frame buffer.
 func (e *Engine) where() string {
-	frames := e.frames(e.vm.CaptureCallStack(2, nil))
-	for _, f := range frames {
-		return fmt.Sprintf("%s:%d:%d", f.File, f.Line, f.Column)
+	e.stack = e.vm.CaptureCallStack(2, e.stack[:0])
+	for _, f := range e.stack {
+		p := f.Position()
+		if p.Filename == "" {
+			continue
+		}
+		fr := e.fix(Frame{File: p.Filename, Line: p.Line, Column: p.Column})
+		return fr.File + ":" + strconv.Itoa(fr.Line) + ":" + strconv.Itoa(fr.Column)
 	}
 	return ""
 }
@@ -268,7 +278,7 @@ func (e *Engine) jsRun(call goja.FunctionCall) goja.Value {
 		}
 	}
 	e.runs++
-	return e.startRun(req, func(*Outcome) {})
+	return e.startRun(req, func(o *Outcome) goja.Value { return e.plain(o.Result()) })
 }
 
 // cacheKeyOption reads cacheKey: a string is part of the key as it is; a
@@ -333,8 +343,10 @@ func (e *Engine) needWorkspace(fn string) {
 }
 
 // startRun starts a run on another goroutine and returns a promise that
-// settles, on the loop, when the run is over.
-func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
+// settles, on the loop, when the run is over. onDone is called there with
+// the outcome and returns what the promise resolves to: a caller whose
+// promise no script sees need not convert the run's summary to JS.
+func (e *Engine) startRun(req RunRequest, onDone func(*Outcome) goja.Value) goja.Value {
 	p, resolve, reject := e.vm.NewPromise()
 	if err := e.evalCacheKeys(); err != nil {
 		reject(e.errorAt(err, e.vm.CaptureCallStack(0, nil)))
@@ -360,8 +372,7 @@ func (e *Engine) startRun(req RunRequest, onDone func(*Outcome)) goja.Value {
 				reject(e.errorAt(err, at))
 				return
 			}
-			onDone(out)
-			resolve(e.plain(out.Value))
+			resolve(onDone(out))
 		})
 	}()
 	return e.vm.ToValue(p)
@@ -397,26 +408,31 @@ func (e *Engine) plain(v any) goja.Value {
 	return out
 }
 
-// keysOf returns an object's own keys, sorted, for messages.
-func keysOf(o *goja.Object) []string {
+// checkKeys reports the first unknown key of o, in sorted order, with the
+// closest allowed one as a suggestion. The allowed lists are short, so a
+// scan of each beats building a set per call; keys are sorted only once an
+// unknown one is found.
+func checkKeys(o *goja.Object, kind, name string, allowed []string) error {
 	keys := o.Keys()
-	sort.Strings(keys)
-	return keys
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			return unknownKey(keys, kind, name, allowed)
+		}
+	}
+	return nil
 }
 
-func checkKeys(o *goja.Object, kind, name string, allowed []string) error {
-	ok := map[string]bool{}
-	for _, k := range allowed {
-		ok[k] = true
-	}
-	for _, k := range keysOf(o) {
-		if !ok[k] {
-			msg := fmt.Sprintf("unknown option %q in %s %q", k, kind, name)
-			if s := graph.Suggest(k, allowed); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			return fmt.Errorf("%s", msg)
+func unknownKey(keys []string, kind, name string, allowed []string) error {
+	sort.Strings(keys)
+	for _, k := range keys {
+		if slices.Contains(allowed, k) {
+			continue
 		}
+		msg := fmt.Sprintf("unknown option %q in %s %q", k, kind, name)
+		if s := graph.Suggest(k, allowed); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s", msg)
 	}
 	return nil
 }

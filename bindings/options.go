@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,11 +103,33 @@ func strings_(o *goja.Object, key, name string) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	list, isList := v.Export().([]any)
+	list, isList := exportList(v)
 	if !isList {
 		return nil, fmt.Errorf("task %q: %s must be an array of strings, got %s", name, key, typeName(v))
 	}
 	return stringList(list, key, name)
+}
+
+var anySlice = reflect.TypeOf([]any(nil))
+
+// exportList is v.Export().([]any): a JS value that exports as a list, and
+// its elements exported. An Array is read element by element, because
+// Export sets up a cache for cyclic objects on every call, and this runs
+// for each list option of every task; anything else (a Set, a Go value)
+// goes through Export itself.
+func exportList(v goja.Value) ([]any, bool) {
+	o, isObj := v.(*goja.Object)
+	if !isObj || o.ClassName() != "Array" || o.ExportType() != anySlice {
+		list, ok := v.Export().([]any)
+		return list, ok
+	}
+	list := make([]any, o.Get("length").ToInteger())
+	for i := range list {
+		if x := o.Get(strconv.Itoa(i)); x != nil {
+			list[i] = x.Export()
+		}
+	}
+	return list, true
 }
 
 func stringList(list []any, key, name string) ([]string, error) {
@@ -252,7 +276,7 @@ func poolOpt(o *goja.Object, name string) (string, []string, error) {
 	if s, isStr := v.Export().(string); isStr {
 		return s, nil, nil
 	}
-	list, isList := v.Export().([]any)
+	list, isList := exportList(v)
 	if !isList || len(list) == 0 {
 		return "", nil, fmt.Errorf("task %q: pool must be a pool name or a non-empty array of names, got %s", name, typeName(v))
 	}

@@ -26,5 +26,8 @@ const cases = {
   "cacheKey number": () => task("a", { cmd: "make", cacheKey: 5 }),
   "name empty": () => task("", { cmd: "make" }),
   "defined twice": () => { task("a", { cmd: "make" }); task("a", { cmd: "make" }); },
+  "two unknown options": () => task("a", { zeta: 1, cmd: "make", retires: 2 }),
+  "deps with a hole": () => task("a", { cmd: "make", deps: ["b", , "c"] }),
+  "tags not an array": () => task("a", { cmd: "make", tags: { 0: "x", length: 1 } }),
 };
 cases[args[0]]();

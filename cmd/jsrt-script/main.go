@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -15,7 +16,17 @@ import (
 	"github.com/jsrt-script/jsrt-script/cmd/internal/cli"
 )
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise.
+// A run's heap is mostly the strategy (its compiled program, its objects,
+// the graph), all live until the end, so the default of 100 collects it
+// again and again while it grows; 200 halves that work for a sixth more
+// peak memory (10 000 tasks: about 135 -> 155 MB).
+const gcPercent = 200
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		os.Stderr.WriteString("jsrt-script: cannot read the working directory: " + err.Error() + "\n")

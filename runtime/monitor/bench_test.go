@@ -2,9 +2,14 @@ package monitor
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/jsrt-script/jsrt-script/runtime/graph"
+	"github.com/jsrt-script/jsrt-script/runtime/sched"
 )
 
 // BenchmarkProfileAndReport10k is the figure: for a 10 000-task
@@ -69,3 +74,22 @@ func BenchmarkHTML10k(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkRecorder10k records a fully cached run of 10 000 tasks: one
+// Started and one Finished per task, then the final timeline.
+func BenchmarkRecorder10k(b *testing.B) {
+	tasks := make([]*graph.Task, 10000)
+	for i := range tasks {
+		tasks[i] = &graph.Task{Name: fmt.Sprintf("t%d", i), Shell: "true"}
+	}
+	start := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewRecorder("", start, 2, tasks, nil)
+		for _, t := range tasks {
+			r.Started(t, 1)
+			r.Finished(t, 1, sched.Result{Cached: true, Duration: time.Millisecond}, false)
+		}
+		_ = r.Timeline()
+	}
+}

@@ -113,12 +113,14 @@ func (d *Lines) Finished(t *graph.Task, attempt int, r sched.Result, retry bool)
 	}
 	dur := Round(r.Duration)
 	switch {
+	case r.OK() && d.mode == Quiet:
+		d.count() // quiet mode prints no line for a success
 	case r.OK() && r.Cached:
 		d.count()
-		d.statusUnlessQuiet(t.Name, d.paint("32", "cached")+" "+d.counter())
+		d.status(t.Name, d.paint("32", "cached")+" "+d.counter())
 	case r.OK():
 		d.count()
-		d.statusUnlessQuiet(t.Name, d.paint("32", "ok")+fmt.Sprintf(" %s %s", dur, d.counter()))
+		d.status(t.Name, d.paint("32", "ok")+fmt.Sprintf(" %s %s", dur, d.counter()))
 	case retry:
 		d.status(t.Name, d.paint("33", fmt.Sprintf("failed (%s) after %s, retrying", r.Describe(t.Timeout), dur)))
 	default:
@@ -137,12 +139,6 @@ func (d *Lines) Skipped(t *graph.Task, reason string) {
 	}
 	d.count()
 	d.status(t.Name, d.paint("33", "skipped: "+reason))
-}
-
-func (d *Lines) statusUnlessQuiet(name, msg string) {
-	if d.mode != Quiet {
-		d.status(name, msg)
-	}
 }
 
 func (d *Lines) count() { d.mu.Lock(); d.done++; d.mu.Unlock() }

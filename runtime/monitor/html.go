@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,7 +24,11 @@ import (
 //go:embed report.html.tmpl
 var reportTemplate string
 
-var pageTmpl = template.Must(template.New("report").Parse(reportTemplate))
+// pageTmpl is parsed on first use: every command starts the process, few
+// write a report.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(reportTemplate))
+})
 
 // GraphLimit is the largest number of tasks drawn as a graph; bigger runs
 // get a note instead (jsrt-script graph --format dot draws them).
@@ -64,7 +69,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		v.Path = fmt.Sprintf("%s, %s of the wall time", Round(cp.Duration), percent(cp.Share))
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := pageTmpl.Execute(bw, v); err != nil {
+	if err := pageTmpl().Execute(bw, v); err != nil {
 		return err
 	}
 	return bw.Flush()

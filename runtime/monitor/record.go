@@ -39,8 +39,9 @@ func NewRecorder(runID string, start time.Time, jobs int, tasks []*graph.Task, n
 	if now == nil {
 		now = time.Now
 	}
+	// Every task usually ends with one span: the lists are sized for that.
 	r := &Recorder{start: start, now: now, index: make(map[string]int, len(tasks)), running: map[runKey]time.Time{},
-		tl: Timeline{RunID: runID, Start: start, Jobs: jobs}}
+		tl: Timeline{RunID: runID, Start: start, Jobs: jobs, Tasks: make([]TaskInfo, 0, len(tasks)), Spans: make([]Span, 0, len(tasks))}}
 	for _, t := range tasks {
 		r.index[t.Name] = len(r.tl.Tasks)
 		r.tl.Tasks = append(r.tl.Tasks, TaskInfo{Name: t.Name, Deps: t.Deps, Status: "pending", NoCache: t.NoCache})

@@ -3,7 +3,6 @@ package monitor
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,26 +67,10 @@ func ExitCode(rep *sched.Report) int {
 func Summarize(runID string, rep *sched.Report) Summary {
 	s := Summary{OK: rep.OK(), RunID: runID, ExitCode: ExitCode(rep), Interrupted: rep.Interrupted,
 		WallMs: ms(rep.Wall), Jobs: rep.Jobs, SumMs: ms(rep.Busy()), Efficiency: rep.Efficiency(),
-		Counts: rep.Counts(), Order: []string{}, Tasks: map[string]TaskSummary{}}
-	if rep.Wall > 0 {
-		s.Speedup = float64(rep.Busy()) / float64(rep.Wall)
-	}
-	for _, t := range rep.Speculated {
-		s.Ahead.Started++
-		switch {
-		case t.Status == sched.OK:
-			s.Ahead.Stored++
-		case t.Status == sched.Interrupted:
-			s.Ahead.Stopped++
-		}
-	}
+		Speedup: speedup(rep), Counts: rep.Counts(), Order: make([]string, 0, len(rep.Tasks)),
+		Tasks: make(map[string]TaskSummary, len(rep.Tasks))}
+	s.SavedMs, s.Ahead = cacheTotals(rep)
 	for _, t := range rep.Tasks {
-		if t.Status == sched.Cached {
-			s.SavedMs += ms(t.Result.Saved)
-			if t.Result.AheadHit {
-				s.Ahead.Hits++
-			}
-		}
 		s.Order = append(s.Order, t.Task.Name)
 		ts := TaskSummary{Status: t.Status.String(), ExitCode: t.Result.ExitCode, Signal: t.Result.Signal,
 			DurationMs: ms(t.Busy), Attempts: t.Attempts, Reason: t.Reason}
@@ -97,6 +80,37 @@ func Summarize(runID string, rep *sched.Report) Summary {
 		s.Tasks[t.Task.Name] = ts
 	}
 	return s
+}
+
+// speedup is Σ task time ÷ wall (0 for a run that took no time).
+func speedup(rep *sched.Report) float64 {
+	if rep.Wall > 0 {
+		return float64(rep.Busy()) / float64(rep.Wall)
+	}
+	return 0
+}
+
+// cacheTotals is the run time the cache hits replaced, in milliseconds, and
+// what speculation did.
+func cacheTotals(rep *sched.Report) (savedMs float64, a Ahead) {
+	for _, t := range rep.Speculated {
+		a.Started++
+		switch {
+		case t.Status == sched.OK:
+			a.Stored++
+		case t.Status == sched.Interrupted:
+			a.Stopped++
+		}
+	}
+	for _, t := range rep.Tasks {
+		if t.Status == sched.Cached {
+			savedMs += ms(t.Result.Saved)
+			if t.Result.AheadHit {
+				a.Hits++
+			}
+		}
+	}
+	return savedMs, a
 }
 
 // WriteSummary prints the end-of-run summary for people.
@@ -121,11 +135,12 @@ func WriteSummary(w io.Writer, rep *sched.Report, logPath func(task string) stri
 		fmt.Fprintf(w, "slowest: %s\n", slow)
 	}
 	fmt.Fprintf(w, "Σ task time %s, parallel efficiency %.0f%% (Σ ÷ (wall × %s)), speedup %.2fx\n",
-		Round(rep.Busy()), 100*rep.Efficiency(), Plural(rep.Jobs, "slot"), Summarize("", rep).Speedup)
-	if sum := Summarize("", rep); sum.Counts["cached"] > 0 {
-		fmt.Fprintf(w, "cache: %s replaced %s of task time\n", Plural(sum.Counts["cached"], "hit"), Round(time.Duration(sum.SavedMs*float64(time.Millisecond))))
+		Round(rep.Busy()), 100*rep.Efficiency(), Plural(rep.Jobs, "slot"), speedup(rep))
+	savedMs, a := cacheTotals(rep)
+	if c["cached"] > 0 {
+		fmt.Fprintf(w, "cache: %s replaced %s of task time\n", Plural(c["cached"], "hit"), Round(time.Duration(savedMs*float64(time.Millisecond))))
 	}
-	if a := Summarize("", rep).Ahead; a.Started > 0 || a.Hits > 0 {
+	if a.Started > 0 || a.Hits > 0 {
 		fmt.Fprintf(w, "ahead: %s run ahead into the cache (%d stored, %d stopped); %s on results run ahead earlier\n",
 			Plural(a.Started, "task"), a.Stored, a.Stopped, Plural(a.Hits, "hit"))
 	}
@@ -140,17 +155,30 @@ func WriteSummary(w io.Writer, rep *sched.Report, logPath func(task string) stri
 	}
 }
 
+// slowest names the n tasks that ran longest, longest first (ties in
+// report order), without sorting the whole report.
 func slowest(rep *sched.Report, n int) string {
-	ts := make([]*sched.TaskReport, 0, len(rep.Tasks))
+	top := make([]*sched.TaskReport, 0, n)
 	for _, t := range rep.Tasks {
-		if t.Busy > 0 {
-			ts = append(ts, t)
+		if t.Busy <= 0 {
+			continue
 		}
+		i := len(top)
+		for i > 0 && top[i-1].Busy < t.Busy {
+			i--
+		}
+		if i >= n {
+			continue
+		}
+		if len(top) < n {
+			top = append(top, nil)
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = t
 	}
-	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Busy > ts[j].Busy })
-	var parts []string
-	for i := 0; i < len(ts) && i < n; i++ {
-		parts = append(parts, fmt.Sprintf("%s %s", ts[i].Task.Name, Round(ts[i].Busy)))
+	parts := make([]string, len(top))
+	for i, t := range top {
+		parts[i] = fmt.Sprintf("%s %s", t.Task.Name, Round(t.Busy))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -209,3 +209,33 @@ func TestPlural(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowest(t *testing.T) {
+	t.Parallel()
+	report := func(busy ...time.Duration) *sched.Report {
+		rep := &sched.Report{Jobs: 1}
+		for i, b := range busy {
+			rep.Tasks = append(rep.Tasks, taskReport(string(rune('a'+i)), sched.OK, 1, b, sched.Result{}, ""))
+		}
+		return rep
+	}
+	tests := []struct {
+		name string
+		busy []time.Duration
+		want string
+	}{
+		{"none ran", []time.Duration{0, 0}, ""},
+		{"fewer than three", []time.Duration{1 * ms1, 0, 2 * ms1}, "c 2ms, a 1ms"},
+		{"longest first", []time.Duration{1 * ms1, 5 * ms1, 3 * ms1, 4 * ms1, 2 * ms1}, "b 5ms, d 4ms, c 3ms"},
+		{"ties in report order", []time.Duration{2 * ms1, 3 * ms1, 2 * ms1, 3 * ms1, 2 * ms1}, "b 3ms, d 3ms, a 2ms"},
+		{"all equal", []time.Duration{ms1, ms1, ms1, ms1}, "a 1ms, b 1ms, c 1ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := slowest(report(tt.busy...), 3); got != tt.want {
+				t.Errorf("slowest = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

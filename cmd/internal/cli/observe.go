@@ -46,7 +46,9 @@ func (o *observed) emit(kind string, payload any) {
 
 func (o *observed) Started(t *graph.Task, attempt int) {
 	o.rec.Started(t, attempt)
-	o.emit("taskStart", map[string]any{"task": t.Name, "attempt": attempt})
+	if o.events != nil {
+		o.emit("taskStart", map[string]any{"task": t.Name, "attempt": attempt})
+	}
 }
 
 func (o *observed) Finished(t *graph.Task, attempt int, r sched.Result, retry bool) {

@@ -154,6 +154,7 @@ func (rs *replSession) end() {
 func (rs *replSession) run(ctx context.Context, ws *core.Workspace, req bindings.RunRequest) (*bindings.Outcome, error) {
 	out, err := rs.cur.run(ctx, ws, req)
 	if err == nil {
+		out.Value = out.Result() // kept for the REPL whether or not the script looks
 		if sum, ok := out.Value.(monitor.Summary); ok {
 			rs.mu.Lock()
 			rs.last = &sum

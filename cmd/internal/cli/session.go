@@ -48,6 +48,7 @@ type session struct {
 	index   *cache.Index
 	tracker *exec.Tracker
 	remote  *remote.Executor // --nats (remote.go)
+	pre     *prefetch        // the state opened while the strategy loads (prefetch.go)
 }
 
 func (s *session) main(ctx context.Context, file string, targets []string) int {
@@ -59,6 +60,7 @@ func (s *session) main(ctx context.Context, file string, targets []string) int {
 		Run: s.run, Invalidate: s.invalidate, Predict: s.predict,
 		PolicyTimeout: s.flags.policyTO, FailFast: s.flags.failFast, Metrics: s.metrics})
 	defer s.printJSON()
+	s.startPrefetch(ctx, file)
 	if err := eng.Load(ctx, file); err != nil {
 		return report(s.env, err)
 	}
@@ -178,20 +180,37 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 	if err != nil {
 		return nil, err
 	}
-	sum := monitor.Summarize(res.RunID, res.Report)
-	sum.DryRun = dry
+	var tl monitor.Timeline
 	if !dry {
 		s.collect(res, ws)
-		tl := rec.Timeline()
+		tl = rec.Timeline()
 		tl.RunID, tl.Wall = res.RunID, res.Wall
-		m := monitor.Measure(tl)
-		sum.Metrics = &m
 		if err := s.writeProfiles(tl, tasks); err != nil {
 			return nil, err
 		}
 	}
-	s.printEnd(out, res, sum, opt.LogDir, color, dry)
-	return &bindings.Outcome{Value: sum, ExitCode: sum.ExitCode}, nil
+	s.printEnd(out, res, opt.LogDir, color, dry)
+	outcome := &bindings.Outcome{ExitCode: monitor.ExitCode(res.Report)}
+	if s.flags.json && !s.silent {
+		sum := summarize(res, tl, dry)
+		s.summaries = append(s.summaries, sum) // printed once, at the end (printJSON)
+		outcome.Value = sum
+	} else {
+		outcome.Value = bindings.Lazy(func() any { return summarize(res, tl, dry) })
+	}
+	return outcome, nil
+}
+
+// summarize is a run's machine-readable summary (--json, and what run()
+// resolves to), with the metrics of its timeline unless it was a dry run.
+func summarize(res *core.Result, tl monitor.Timeline, dry bool) monitor.Summary {
+	sum := monitor.Summarize(res.RunID, res.Report)
+	sum.DryRun = dry
+	if !dry {
+		m := monitor.Measure(tl)
+		sum.Metrics = &m
+	}
+	return sum
 }
 
 // output is where task output and the summary go, and whether in colour.
@@ -237,12 +256,8 @@ func (s *session) options(ws *core.Workspace, req bindings.RunRequest, targets [
 	return opt
 }
 
-func (s *session) printEnd(out io.Writer, res *core.Result, sum monitor.Summary, logDir string, color, dry bool) {
-	if s.silent {
-		return
-	}
-	if s.flags.json {
-		s.summaries = append(s.summaries, sum) // printed once, at the end (printJSON)
+func (s *session) printEnd(out io.Writer, res *core.Result, logDir string, color, dry bool) {
+	if s.silent || s.flags.json {
 		return
 	}
 	if dry {
@@ -277,8 +292,33 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 	if s.db != nil {
 		return nil
 	}
+	db := s.takePrefetch(dir, dry)
+	if db == nil {
+		var err error
+		if db, err = s.openStore(ctx, dir, dry); db == nil {
+			return err // nil for a dry run without state: plan by structure
+		}
+	}
+	s.db, s.dir, s.hist = db, dir, history.New(db)
+	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
+	s.index = cache.NewIndex(db, s.env.Now)
+	if !dry {
+		s.tracker = exec.NewTracker(filepath.Join(dir, "procs"))
+		if n, err := s.tracker.Sweep(); err != nil {
+			errorf(s.env, "checking for processes of an earlier run: %v", err)
+		} else if n > 0 {
+			errorf(s.env, "killed %d process group(s) left running by an earlier run that was killed", n)
+		}
+	}
+	return nil
+}
+
+// openStore opens the store in dir, waiting for another run holding it
+// unless told not to. For a dry run it returns nil and no error when there
+// is nothing to read (or it is busy).
+func (s *session) openStore(ctx context.Context, dir string, dry bool) (*store.DB, error) {
 	if pid := store.HolderPID(dir); !dry && pid > 0 && isAncestor(pid) {
-		return fmt.Errorf("this run was started by the run holding %s (pid %d), which would wait for it forever: give it a state of its own with --state-dir", s.prettyPath(dir), pid)
+		return nil, fmt.Errorf("this run was started by the run holding %s (pid %d), which would wait for it forever: give it a state of its own with --state-dir", s.prettyPath(dir), pid)
 	}
 	db, err := store.Open(ctx, dir, store.Options{
 		ReadOnly: dry,
@@ -293,7 +333,7 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 		Log: s.env.Stderr,
 	})
 	if dry && err != nil {
-		return nil // nothing recorded yet (or busy): plan by structure
+		return nil, nil // nothing recorded yet (or busy): plan by structure
 	}
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
@@ -301,23 +341,12 @@ func (s *session) openState(ctx context.Context, dir string, dry bool) error {
 		if locked.PID > 0 {
 			who = fmt.Sprintf("another run (pid %d)", locked.PID)
 		}
-		return fmt.Errorf("%s is holding %s (without --no-wait, this run would wait for it)", who, s.prettyPath(dir))
+		return nil, fmt.Errorf("%s is holding %s (without --no-wait, this run would wait for it)", who, s.prettyPath(dir))
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.db, s.dir, s.hist = db, dir, history.New(db)
-	s.cache = cache.New(db, filepath.Join(dir, "cache"), s.env.Now)
-	s.index = cache.NewIndex(db, s.env.Now)
-	if !dry {
-		s.tracker = exec.NewTracker(filepath.Join(dir, "procs"))
-		if n, err := s.tracker.Sweep(); err != nil {
-			errorf(s.env, "checking for processes of an earlier run: %v", err)
-		} else if n > 0 {
-			errorf(s.env, "killed %d process group(s) left running by an earlier run that was killed", n)
-		}
-	}
-	return nil
+	return db, nil
 }
 
 // affected narrows targets to those --since says changed (with their
@@ -411,6 +440,7 @@ func withDependents(g *graph.Graph, names []string) []string {
 // close closes what the session opened; false when the state could not be
 // closed cleanly (said on stderr).
 func (s *session) close() bool {
+	s.takePrefetch("", false) // closes one no run took
 	s.closeRemote()
 	if s.tracker != nil {
 		s.tracker.Close()
