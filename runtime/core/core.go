@@ -139,10 +139,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			}
 		}
 	}
-	optSched, stopSampling, err := startOptimizer(ctx, opt)
-	if err != nil {
-		return nil, err
-	}
+	optSched, stopSampling := startOptimizer(ctx, opt)
 	obs := opt.Display
 	rec := newRecorder(opt.History, runID, obs)
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{
