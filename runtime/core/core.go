@@ -102,12 +102,17 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	var runner sched.Runner = &dryRunner{}
 	var cached *cachedRunner
 	if !opt.DryRun {
+		local := &localRunner{ws: ws, opt: opt}
 		if opt.LogDir != "" {
 			if err := os.MkdirAll(opt.LogDir, 0o755); err != nil {
 				return nil, fmt.Errorf("cannot create log directory: %w", err)
 			}
+			logs, err := existingLogs(opt.LogDir)
+			if err != nil {
+				return nil, err
+			}
+			local.logs = logs
 		}
-		local := &localRunner{ws: ws, opt: opt}
 		runner = local
 		if opt.Caching != nil {
 			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
@@ -139,10 +144,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 			}
 		}
 	}
-	optSched, stopSampling, err := startOptimizer(ctx, opt)
-	if err != nil {
-		return nil, err
-	}
+	optSched, stopSampling := startOptimizer(ctx, opt)
 	obs := opt.Display
 	rec := newRecorder(opt.History, runID, obs)
 	rep, err := sched.Run(ctx, ws.Graph, opt.Targets, sched.Options{

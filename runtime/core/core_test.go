@@ -244,3 +244,47 @@ func TestStateDirIsNeverAnInput(t *testing.T) {
 		t.Fatalf("status %s: the state directory was taken as an input", got["all"])
 	}
 }
+
+// TestLogOfLatestRun: a task's log holds its latest run's output; a run in
+// which it prints nothing removes the earlier run's log, and one that
+// prints replaces it; a retry appends to its first attempt's.
+func TestLogOfLatestRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	logOf := func(task string) (string, bool) {
+		b, err := os.ReadFile(LogPath(filepath.Join(f.state, "logs"), task))
+		return string(b), err == nil
+	}
+	say := func(name, cmd string) []*graph.Task {
+		return []*graph.Task{{Name: name, Shell: cmd}, {Name: "other", Shell: "echo other"}}
+	}
+	steps := []struct {
+		cmd     string
+		want    string
+		present bool
+	}{
+		{"echo one", "one\n", true},
+		{"echo two", "two\n", true},
+		{"true", "", false}, // printed nothing: the log of run 2 is gone
+		{"true", "", false}, // nothing to remove
+		{"echo three", "three\n", true},
+	}
+	for i, st := range steps {
+		if got := f.run(context.Background(), nil, false, say("t", st.cmd), "t", "other"); got["t"] != "ok" {
+			t.Fatalf("run %d: %v", i+1, got)
+		}
+		if log, ok := logOf("t"); ok != st.present || log != st.want {
+			t.Errorf("run %d (%s): log %q (there: %v), want %q (there: %v)", i+1, st.cmd, log, ok, st.want, st.present)
+		}
+		if log, _ := logOf("other"); log != "other\n" {
+			t.Errorf("run %d: log of other %q", i+1, log)
+		}
+	}
+	retried := []*graph.Task{{Name: "t", Shell: `echo try; test -e once || { touch once; exit 1; }`, Retries: 1}}
+	if got := f.run(context.Background(), nil, false, retried, "t"); got["t"] != "ok" {
+		t.Fatalf("retried run: %v", got)
+	}
+	if log, _ := logOf("t"); log != "try\ntry\n" {
+		t.Errorf("after a retry: log %q, want both attempts", log)
+	}
+}

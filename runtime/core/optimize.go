@@ -23,32 +23,36 @@ type optimizerRun struct {
 }
 
 // startOptimizer starts sampling the machine for a run; the returned stop
-// ends the sampling goroutine and waits for it.
-func startOptimizer(ctx context.Context, opt RunOptions) (optimizerRun, func(), error) {
+// ends the sampling goroutine and waits for it. The real machine's sampler
+// takes its first readings (/proc, a few ms on a busy machine) on that
+// goroutine, so the first tasks start without waiting for it; the first
+// sample comes an interval later either way. A sampler that cannot read
+// the machine ends adaptation, as a sampling error later does.
+func startOptimizer(ctx context.Context, opt RunOptions) (optimizerRun, func()) {
 	o := opt.Optimize
 	if o == nil || opt.DryRun {
-		return optimizerRun{}, func() {}, nil
+		return optimizerRun{}, func() {}
 	}
 	rule := optimize.DefaultRule()
 	if o.Rule != nil {
 		rule = *o.Rule
-	}
-	sampler := o.Sampler
-	if sampler == nil {
-		sys, err := optimize.NewSystem(ctx)
-		if err != nil {
-			return optimizerRun{}, nil, err
-		}
-		sampler = sys
 	}
 	latest := optimize.NewLatest()
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		sampler := o.Sampler
+		if sampler == nil {
+			sys, err := optimize.NewSystem(sctx)
+			if err != nil {
+				return
+			}
+			sampler = sys
+		}
 		optimize.Run(sctx, sampler, o.Interval, latest.Put) // a sampler error just ends adaptation
 	}()
 	run := optimizerRun{ctrl: optimize.NewController(rule, max(1, min(o.MinJobs, opt.Jobs)), max(1, opt.Jobs)),
 		samples: latest.C(), hook: o.Hook}
-	return run, func() { cancel(); <-done }, nil
+	return run, func() { cancel(); <-done }
 }

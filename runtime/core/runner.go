@@ -21,6 +21,11 @@ import (
 type localRunner struct {
 	ws  *Workspace
 	opt RunOptions
+	// logs are the log files there were when the run started (by path),
+	// so that a first attempt that prints nothing removes only a log that
+	// is there: most tasks print nothing, and the removal sat between a
+	// task's end and its dependent's start. Read-only during the run.
+	logs map[string]bool
 
 	mu        sync.Mutex
 	saidLocal map[string]bool // pools already reported as running here
@@ -43,7 +48,7 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 	defer out.Close()
 	var w io.Writer = out
 	if r.opt.LogDir != "" {
-		log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: attempt}
+		log := r.log(t, attempt)
 		defer func() { offset = log.close() }()
 		w = io.MultiWriter(log, out)
 	}
@@ -73,14 +78,36 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}, offset
 }
 
+// log returns the log of one attempt of t.
+func (r *localRunner) log(t *graph.Task, attempt int) *lazyLog {
+	path := LogPath(r.opt.LogDir, t.Name)
+	return &lazyLog{path: path, attempt: attempt, stale: r.logs[path]}
+}
+
+// existingLogs lists the log files in dir, by path.
+func existingLogs(dir string) (map[string]bool, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read log directory: %w", err)
+	}
+	logs := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		if !e.IsDir() {
+			logs[filepath.Join(dir, e.Name())] = true
+		}
+	}
+	return logs, nil
+}
+
 // lazyLog is a task's log file, created on the first byte of output: most
 // tasks of a big run print nothing, and creating a file is the dearest
 // thing a run does per task on some filesystems. The first attempt
 // replaces the previous run's log (or removes it, when the attempt prints
-// nothing); retries append.
+// nothing and there is one: stale); retries append.
 type lazyLog struct {
 	path    string
 	attempt int
+	stale   bool // a log from an earlier run was there when this run started
 	f       *os.File
 	offset  int64
 	err     error
@@ -106,7 +133,9 @@ func (l *lazyLog) close() int64 {
 		return l.offset
 	}
 	if l.attempt == 1 {
-		os.Remove(l.path) // the previous run's output is not this one's
+		if l.stale {
+			os.Remove(l.path) // the previous run's output is not this one's
+		}
 		return 0
 	}
 	if fi, err := os.Stat(l.path); err == nil {

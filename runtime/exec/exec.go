@@ -20,6 +20,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -112,6 +113,12 @@ func start(ctx context.Context, spec Spec) (*proc, *os.File, error) {
 	w.Close() // the children have their copies; EOF comes when the last one exits
 	if err != nil {
 		r.Close()
+		// The directory is checked only now, off the path of every start
+		// that succeeds: a child that cannot chdir fails like one that
+		// cannot exec, and this says which it was.
+		if derr := checkDir(spec.Dir); derr != nil {
+			err = derr
+		}
 		return nil, nil, &StartError{Cmd: cmd.Args[0], Err: err}
 	}
 	p.pgid = cmd.Process.Pid
@@ -136,10 +143,14 @@ func command(spec Spec) (*osexec.Cmd, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, &StartError{Err: errNoCommand()}
 	}
-	if err := checkDir(spec.Dir); err != nil {
+	path, err := lookPath(argv[0], spec.Env)
+	if err != nil {
+		if derr := checkDir(spec.Dir); derr != nil {
+			return nil, &StartError{Cmd: argv[0], Err: derr}
+		}
 		return nil, &StartError{Cmd: argv[0], Err: err}
 	}
-	path, err := lookPath(argv[0], spec.Env)
+	null, err := devNull()
 	if err != nil {
 		return nil, &StartError{Cmd: argv[0], Err: err}
 	}
@@ -148,16 +159,22 @@ func command(spec Spec) (*osexec.Cmd, error) {
 		env = []string{} // os/exec would inherit ours for nil
 	}
 	return &osexec.Cmd{
-		Path: path,
-		Args: argv,
-		Dir:  spec.Dir,
-		Env:  env,
+		Path:  path,
+		Args:  argv,
+		Dir:   spec.Dir,
+		Env:   env,
+		Stdin: null, // an *os.File: the child gets the fd, os/exec opens nothing
 		// Pdeathsig: if jsrt-script itself is killed (kill -9), the kernel
 		// kills the leader too; what the leader left in its group is found
 		// by the next run through a Tracker.
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}, nil
 }
+
+// devNull is the stdin of every task: one read-only descriptor for the
+// life of the process, shared by all children, instead of an open and a
+// close per start.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
 
 // grace returns the grace period of spec.
 func grace(spec Spec) time.Duration {

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -193,6 +194,8 @@ func TestRunStartErrors(t *testing.T) {
 		{"not executable in PATH", nil, Spec{Argv: []string{"plain"}, Env: []string{"PATH=" + dir}}, `cannot start "plain": permission denied`, fs.ErrPermission},
 		{"missing dir", nil, Spec{Shell: "true", Dir: dir + "/d"}, fmt.Sprintf("working directory %q does not exist", dir+"/d"), fs.ErrNotExist},
 		{"dir is a file", nil, Spec{Shell: "true", Dir: plain}, fmt.Sprintf("working directory %q: not a directory", plain), syscall.ENOTDIR},
+		{"missing dir and command", nil, Spec{Argv: []string{"gcc-99"}, Env: []string{sysPath}, Dir: dir + "/d"}, fmt.Sprintf("working directory %q does not exist", dir+"/d"), fs.ErrNotExist},
+		{"missing dir, command by path", nil, Spec{Argv: []string{"./run"}, Dir: dir + "/d"}, fmt.Sprintf("working directory %q does not exist", dir+"/d"), fs.ErrNotExist},
 		{"no command", nil, Spec{}, `cannot start "": no command`, nil},
 		{"cancelled before start", ctx, Spec{Shell: "true"}, `cannot start "/bin/sh": context canceled`, context.Canceled},
 	}
@@ -220,6 +223,45 @@ func TestRunStartErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunStdinShared: every task reads the same /dev/null descriptor, which
+// must stay open across starts (os/exec closes only what it opened) and
+// cost this process no descriptor per task. Not parallel: it counts the
+// descriptors of the whole test process.
+func TestRunStdinShared(t *testing.T) {
+	Run(context.Background(), Spec{Shell: "true"}) // opens the shared descriptor
+	before := openFDs(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			res := Run(context.Background(), Spec{Shell: "cat; echo rc=$?", Env: []string{sysPath}, Output: &out})
+			if !res.OK() || out.String() != "rc=0\n" {
+				errs <- fmt.Sprintf("res %+v, output %q", res, out.String())
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("open descriptors: %d before, %d after 20 runs", before, after)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	return len(ents)
 }
 
 func TestRunLookPathInEnv(t *testing.T) {
