@@ -83,6 +83,10 @@ type Options struct {
 	NoWait   bool          // fail at once with *LockedError when another run holds the state
 	OnWait   func(pid int) // called once when we start waiting; pid is 0 when unknown
 	Log      io.Writer     // "starting over" and Badger's errors and warnings; nil discards them
+	// Keep: a writer that finds a schema version it does not know fails
+	// with *SchemaError and leaves the database as it is, instead of
+	// moving it aside and starting over.
+	Keep bool
 }
 
 // DB is an open state directory. It implements kv.Store; its methods are
@@ -170,7 +174,7 @@ func (db *DB) openWriter(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return db.checkSchemaWriter()
+	return db.checkSchemaWriter(opts.Keep)
 }
 
 func (db *DB) openReader(ctx context.Context, opts Options) error {
@@ -327,7 +331,7 @@ func (db *DB) checkSchemaReader() error {
 	return &SchemaError{Dir: db.dir, Found: version}
 }
 
-func (db *DB) checkSchemaWriter() error {
+func (db *DB) checkSchemaWriter(keep bool) error {
 	version, found, empty, err := db.schema()
 	switch {
 	case err != nil:
@@ -336,6 +340,8 @@ func (db *DB) checkSchemaWriter() error {
 		return nil
 	case !found && empty:
 		return db.setSchema()
+	case keep:
+		return &SchemaError{Dir: db.dir, Found: version}
 	}
 	if err := db.startOver(version); err != nil {
 		return err

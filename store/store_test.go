@@ -279,6 +279,14 @@ func TestSchemaMismatchStartsOver(t *testing.T) {
 				t.Errorf("read-only open: %v", err)
 			}
 
+			var schemaErr *SchemaError
+			if _, err := Open(context.Background(), dir, Options{Keep: true}); !errors.As(err, &schemaErr) || schemaErr.Found != found {
+				t.Errorf("open with Keep: %v, want a SchemaError", err)
+			}
+			if old, _ := filepath.Glob(filepath.Join(dir, "db.old-*")); len(old) != 0 {
+				t.Errorf("open with Keep moved the database aside: %v", old)
+			}
+
 			var log bytes.Buffer
 			db = open(t, dir, Options{Log: &log})
 			old, _ := filepath.Glob(filepath.Join(dir, "db.old-*"))

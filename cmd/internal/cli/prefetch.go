@@ -22,7 +22,9 @@ type prefetch struct {
 // startPrefetch opens, for a strategy file, the state of --state-dir or
 // the .jsrt next to it, only when a database is there already (a strategy
 // that fails to load creates nothing) and never for a dry run. It never
-// waits for another run: openState then opens as usual, with its messages.
+// waits for another run, nor moves aside a database of another schema
+// version (the run may not use that directory at all): openState then
+// opens as usual, with its messages.
 func (s *session) startPrefetch(ctx context.Context, file string) {
 	if s.flags.dryRun || s.silent {
 		return
@@ -44,7 +46,7 @@ func (s *session) startPrefetch(ctx context.Context, file string) {
 	p := &prefetch{dir: dir, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.db, p.err = store.Open(ctx, dir, store.Options{NoWait: true, Log: s.env.Stderr})
+		p.db, p.err = store.Open(ctx, dir, store.Options{NoWait: true, Keep: true, Log: s.env.Stderr})
 	}()
 	s.pre = p
 }
