@@ -166,6 +166,9 @@ func (db *DB) openWriter(ctx context.Context, opts Options) error {
 			return fmt.Errorf("writing %s: %w", lock.f.Name(), err)
 		}
 		err := db.openBadger(false)
+		if damaged(err) && !opts.Keep {
+			err = db.startAfresh(err)
+		}
 		if err != nil {
 			lock.unlock()
 		}
@@ -219,6 +222,9 @@ func (db *DB) tryRead(recovered *bool) error {
 		return err
 	}
 	if err := db.openBadger(false); err != nil {
+		if damaged(err) {
+			return fmt.Errorf("%w (the state looks damaged: the next run keeps it aside and starts over)", err)
+		}
 		return fmt.Errorf("recovering state after an unclean shutdown: %w", err)
 	}
 	err = db.bdb.Close()
@@ -284,6 +290,9 @@ func (badgerLogger) Infof(string, ...any)          {}
 func (badgerLogger) Debugf(string, ...any)         {}
 
 func (l badgerLogger) printf(f string, a ...any) {
+	if strings.HasPrefix(f, "Received err: ") {
+		return // a failed open: Open returns that error, and we say it once
+	}
 	fmt.Fprintf(l.w, "badger: %s\n", strings.TrimRight(fmt.Sprintf(f, a...), "\n"))
 }
 
@@ -356,21 +365,53 @@ func (db *DB) setSchema() error {
 // startOver moves the database aside and opens an empty one. We hold the
 // exclusive lock, so nobody else has the database open.
 func (db *DB) startOver(found string) error {
-	old := fmt.Sprintf("%s.old-%d", db.dbPath(), time.Now().Unix())
-	for n := 2; exists(old); n++ {
-		old = fmt.Sprintf("%s.old-%d-%d", db.dbPath(), time.Now().Unix(), n)
-	}
 	err := db.bdb.Close()
 	db.bdb = nil
 	if err != nil {
 		return fmt.Errorf("closing %s: %w", db.dbPath(), err)
 	}
-	if err := os.Rename(db.dbPath(), old); err != nil {
-		return fmt.Errorf("moving old state aside: %w", err)
+	old, err := db.setAside("old")
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(db.log, "state in %s has schema version %q, this jsrt-script knows %q: keeping it as %s and starting over\n",
 		db.dir, found, SchemaVersion, old)
 	return db.openBadger(false)
+}
+
+// damaged says whether err, from opening Badger, means the database itself
+// is unreadable (a missing or corrupt table, a truncated manifest), as
+// opposed to busy or an error of the system (permissions, a full disk,
+// too many open files), after which the database may well be fine.
+func damaged(err error) bool {
+	var busy *busyError
+	var errno unix.Errno
+	return err != nil && !errors.As(err, &busy) && !errors.As(err, &errno) && !errors.Is(err, fs.ErrPermission)
+}
+
+// startAfresh moves a database that cannot be opened (cause) aside and
+// opens an empty one, under the exclusive lock. Nothing is deleted: the
+// cache and history it held are kept where the message says.
+func (db *DB) startAfresh(cause error) error {
+	old, err := db.setAside("damaged")
+	if err != nil {
+		return fmt.Errorf("%w (and could not move it aside: %v)", cause, err)
+	}
+	fmt.Fprintf(db.log, "state in %s could not be opened (%v): keeping it as %s and starting over\n", db.dir, cause, old)
+	return db.openBadger(false)
+}
+
+// setAside renames the database directory to db.KIND-<unix time>[-n] and
+// returns that path.
+func (db *DB) setAside(kind string) (string, error) {
+	old := fmt.Sprintf("%s.%s-%d", db.dbPath(), kind, time.Now().Unix())
+	for n := 2; exists(old); n++ {
+		old = fmt.Sprintf("%s.%s-%d-%d", db.dbPath(), kind, time.Now().Unix(), n)
+	}
+	if err := os.Rename(db.dbPath(), old); err != nil {
+		return "", fmt.Errorf("moving old state aside: %w", err)
+	}
+	return old, nil
 }
 
 func exists(path string) bool {

@@ -569,3 +569,54 @@ func TestCloseAfterStateRemoved(t *testing.T) {
 		t.Fatal("Close did not return after the state directory was removed")
 	}
 }
+
+// A database that cannot be opened (here its tables are gone) is kept
+// aside by the next writer, which starts over and says so; a reader says
+// what is wrong and what the next run does.
+func TestDamagedStateKeptAside(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(t, db, "k", "v")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "db", "*.sst"))
+	if len(tables) == 0 {
+		t.Fatal("no table written")
+	}
+	for _, f := range tables {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, opts := range []Options{{ReadOnly: true}, {Keep: true}} {
+		db, err := Open(context.Background(), dir, opts)
+		if err == nil {
+			db.Close()
+			t.Fatalf("open %+v of a damaged state succeeded", opts)
+		}
+		if opts.ReadOnly && !strings.Contains(err.Error(), "the state looks damaged: the next run keeps it aside and starts over") {
+			t.Errorf("read-only open of a damaged state: %v", err)
+		}
+	}
+	var log bytes.Buffer
+	db = open(t, dir, Options{Log: &log})
+	old, _ := filepath.Glob(filepath.Join(dir, "db.damaged-*"))
+	if len(old) != 1 {
+		t.Fatalf("damaged databases kept: %v", old)
+	}
+	want := fmt.Sprintf("\nstate in %s could not be opened (opening %s: file does not exist for table ", dir, filepath.Join(dir, "db"))
+	if !strings.Contains("\n"+log.String(), want) || !strings.HasSuffix(log.String(), "keeping it as "+old[0]+" and starting over\n") {
+		t.Errorf("log = %q", log.String())
+	}
+	if get(t, db, "k") != "<none>" || get(t, db, "meta/schema") != SchemaVersion {
+		t.Error("did not start over")
+	}
+	if _, err := os.Stat(filepath.Join(old[0], "MANIFEST")); err != nil {
+		t.Errorf("damaged database not kept: %v", err)
+	}
+}
