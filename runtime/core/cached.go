@@ -104,7 +104,7 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	}
 	out := r.opt.Display.Output(t, 1)
 	defer out.Close()
-	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1}
+	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1, logs: r.local.logs}
 	defer log.close()
 	r.notice(t, fmt.Sprintf("cache hit: replaying the output of a %s run and restoring %d output(s)", e.Duration.Round(time.Millisecond), len(e.Outputs)))
 	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {

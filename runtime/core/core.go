@@ -107,7 +107,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 				return nil, fmt.Errorf("cannot create log directory: %w", err)
 			}
 		}
-		local := &localRunner{ws: ws, opt: opt}
+		local := &localRunner{ws: ws, opt: opt, logs: readLogFiles(opt.LogDir)}
 		runner = local
 		if opt.Caching != nil {
 			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}

@@ -20,8 +20,9 @@ import (
 // localRunner runs attempts as local processes, writing their output to the
 // task's log file and to the display as it arrives.
 type localRunner struct {
-	ws  *Workspace
-	opt RunOptions
+	ws   *Workspace
+	opt  RunOptions
+	logs *logFiles // the logs that may exist (nil: unknown)
 
 	mu        sync.Mutex
 	saidLocal map[string]bool // pools already reported as running here
@@ -44,7 +45,7 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 	defer out.Close()
 	var w io.Writer = out
 	if r.opt.LogDir != "" {
-		log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: attempt}
+		log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: attempt, logs: r.logs}
 		defer func() { offset = log.close() }()
 		w = io.MultiWriter(log, out)
 	}
@@ -82,6 +83,7 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 type lazyLog struct {
 	path    string
 	attempt int
+	logs    *logFiles // nil: every removal is tried
 	f       *os.File
 	offset  int64
 	err     error
@@ -91,6 +93,7 @@ func (l *lazyLog) Write(p []byte) (int, error) {
 	if l.f == nil && l.err == nil {
 		l.f, l.err = openLog(filepath.Dir(l.path), filepath.Base(strings.TrimSuffix(l.path, ".log")), l.attempt)
 		if l.err == nil {
+			l.logs.created(l.f.Name())
 			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
 		}
 	}
@@ -107,13 +110,60 @@ func (l *lazyLog) close() int64 {
 		return l.offset
 	}
 	if l.attempt == 1 {
-		os.Remove(l.path) // the previous run's output is not this one's
+		if l.logs.mayExist(l.path) {
+			os.Remove(l.path) // the previous run's output is not this one's
+		}
 		return 0
 	}
 	if fi, err := os.Stat(l.path); err == nil {
 		return fi.Size()
 	}
 	return 0
+}
+
+// logFiles knows which logs may exist in the log directory: those there
+// when the run started and those it created since. A task that prints
+// nothing removes its previous log; where there is none, trying would cost
+// a failed unlink (and rmdir) for most tasks of a big run.
+//
+// Contract: safe for concurrent use.
+type logFiles struct {
+	mu    sync.Mutex
+	names map[string]bool // base names
+}
+
+// readLogFiles lists dir; nil (every removal is tried) when it cannot.
+func readLogFiles(dir string) *logFiles {
+	if dir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	l := &logFiles{names: make(map[string]bool, len(ents))}
+	for _, e := range ents {
+		l.names[e.Name()] = true
+	}
+	return l
+}
+
+func (l *logFiles) mayExist(path string) bool {
+	if l == nil {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.names[filepath.Base(path)]
+}
+
+func (l *logFiles) created(path string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.names[filepath.Base(path)] = true
+	l.mu.Unlock()
 }
 
 // openLog truncates the log on a task's first attempt and appends on retries.
