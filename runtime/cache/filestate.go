@@ -76,8 +76,20 @@ func indexKey(abs string) []byte { return []byte("c1/f/" + abs) }
 
 // State returns the state of root/rel, following symbolic links.
 func (ix *Index) State(root, rel string) (FileState, error) {
+	return ix.StateOf(root, rel, nil)
+}
+
+// StateOf is State given fi, a stat of root/rel (following links) just
+// taken by the caller; nil: State stats the file itself.
+func (ix *Index) StateOf(root, rel string, fi fs.FileInfo) (FileState, error) {
 	abs := filepath.Join(root, filepath.FromSlash(rel))
-	cur, err := statOf(abs)
+	var cur FileState
+	var err error
+	if fi == nil {
+		cur, err = statOf(abs)
+	} else {
+		cur, err = regularState(abs, fi)
+	}
 	if err != nil {
 		return FileState{}, err
 	}
@@ -257,6 +269,10 @@ func statOf(abs string) (FileState, error) {
 	if err != nil {
 		return FileState{}, err
 	}
+	return regularState(abs, fi)
+}
+
+func regularState(abs string, fi fs.FileInfo) (FileState, error) {
 	if !fi.Mode().IsRegular() {
 		return FileState{}, fmt.Errorf("%s is not a regular file", abs)
 	}

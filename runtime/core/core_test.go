@@ -244,3 +244,36 @@ func TestStateDirIsNeverAnInput(t *testing.T) {
 		t.Fatalf("status %s: the state directory was taken as an input", got["all"])
 	}
 }
+
+// An input named literally (its stat taken once, by the glob) still makes
+// a miss when its content changes, also through a link pointing elsewhere.
+func TestLiteralInputChangeIsAMiss(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "aaaa")
+	f.write("other", "bbbb")
+	if err := os.Symlink("in", filepath.Join(f.root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tasks := []*graph.Task{{Name: "t", Shell: `echo ran >> runs.log`, Inputs: []string{"in", "link"}}}
+	steps := []struct {
+		change func()
+		want   string
+	}{
+		{func() {}, "ok"},
+		{func() {}, "cached"},
+		{func() { f.write("in", "cccc") }, "ok"}, // same size
+		{func() {}, "cached"},
+		{func() {
+			os.Remove(filepath.Join(f.root, "link"))
+			os.Symlink("other", filepath.Join(f.root, "link"))
+		}, "ok"},
+		{func() {}, "cached"},
+	}
+	for i, s := range steps {
+		s.change()
+		if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != s.want {
+			t.Fatalf("step %d: %s, want %s", i, got["t"], s.want)
+		}
+	}
+}
