@@ -395,3 +395,45 @@ func TestFileStateEncoding(t *testing.T) {
 		t.Fatalf("a preloaded JSON state: %+v %v", got, ok)
 	}
 }
+
+// An output the index knows to be in place is left alone without its
+// parent directories being resolved; anything else under a directory that
+// became a link leading outside is still refused, and nothing is written
+// there.
+func TestRestoreInPlaceAndThroughMovedDirectory(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Now().Add(time.Hour)} // every file is older than Racy
+	store := kv.NewMem()
+	c := New(store, t.TempDir(), clk.now)
+	ix := NewIndex(store, clk.now)
+	c.UseIndex(ix)
+	root, outside := t.TempDir(), t.TempDir()
+	write(t, root, "out/a", "stored", 0o644)
+	if err := c.Save(SaveRequest{Task: "a", Key: "k", Root: root, Log: strings.NewReader(""), Outputs: []string{"out/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := c.Lookup("a", "k")
+	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+		t.Fatalf("output in place: %v", err)
+	}
+	// The directory moves outside and a link takes its place: the very
+	// file the cache recorded is reached, so there is nothing to write.
+	if err := os.Rename(filepath.Join(root, "out"), filepath.Join(outside, "out")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(filepath.Join(outside, "out"), filepath.Join(root, "out"))
+	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+		t.Fatalf("recorded file through a link: %v", err)
+	}
+	// Another file there, even with the same content, is not the recorded
+	// one: restoring would write outside, and is refused.
+	write(t, outside, "out/a.new", "stored", 0o644)
+	os.Rename(filepath.Join(outside, "out/a.new"), filepath.Join(outside, "out/a"))
+	err := c.Restore(root, e, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "outside the workspace through a link") {
+		t.Fatalf("restore through a linked directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(outside, "out")); len(ents) != 1 {
+		t.Fatalf("written outside: %v", ents)
+	}
+}
