@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,7 +108,8 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	defer out.Close()
 	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1, logs: r.local.logs}
 	defer log.close()
-	r.notice(t, fmt.Sprintf("cache hit: replaying the output of a %s run and restoring %d output(s)", e.Duration.Round(time.Millisecond), len(e.Outputs)))
+	r.notice(t, "cache hit: replaying the output of a "+e.Duration.Round(time.Millisecond).String()+
+		" run and restoring "+strconv.Itoa(len(e.Outputs))+" output(s)") // no fmt: once per hit
 	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {
 		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
 		return sched.Result{}, false
@@ -200,7 +202,7 @@ func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
 // inputs expands the task's input patterns, saying when one matches nothing.
 // jsrt-script's own state directory is never an input.
 func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]files.Match, error) {
-	seen := map[string]bool{}
+	var seen map[string]bool // made when a file could be matched twice
 	var out []files.Match
 	state := r.state
 	for _, pat := range t.Inputs {
@@ -214,6 +216,13 @@ func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]files.Match, error) {
 		for _, p := range m {
 			if state != "" && (p.Path == state || strings.HasPrefix(p.Path, state+"/")) {
 				continue
+			}
+			if len(t.Inputs) == 1 && len(m) == 1 {
+				out = append(out, p) // the only match of the only pattern
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
 			}
 			if !seen[p.Path] {
 				seen[p.Path] = true
