@@ -335,6 +335,21 @@ func TestEntryEncoding(t *testing.T) {
 	if _, err := decodeEntry(append(bytes.Clone(b), 0)); err == nil {
 		t.Fatal("an entry with trailing bytes decoded")
 	}
+	// Without its manifest (a hit's lookup): everything else, and the same
+	// damage refused.
+	bare := *e
+	bare.Manifest = Manifest{}
+	if got, err := decodeEntryOf(encodeEntry(e), false); err != nil || !reflect.DeepEqual(got, &bare) {
+		t.Fatalf("without the manifest:\n%+v\n%+v %v", got, &bare, err)
+	}
+	for n := range len(b) {
+		if _, err := decodeEntryOf(b[:n], false); err == nil {
+			t.Fatalf("a truncated entry (%d of %d bytes) decoded without its manifest", n, len(b))
+		}
+	}
+	if _, err := decodeEntryOf(append(bytes.Clone(b), 0), false); err == nil {
+		t.Fatal("an entry with trailing bytes decoded without its manifest")
+	}
 
 	// Entries stored as JSON before the binary encoding are still hits.
 	store := kv.NewMem()
@@ -368,6 +383,14 @@ func BenchmarkDecodeEntry(b *testing.B) {
 			}
 		})
 	}
+	b.Run("v1-hit", func(b *testing.B) {
+		b0 := encodeEntry(e)
+		for b.Loop() {
+			if _, err := decodeEntryOf(b0, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestFileStateEncoding(t *testing.T) {
