@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +90,7 @@ type lazyLog struct {
 
 func (l *lazyLog) Write(p []byte) (int, error) {
 	if l.f == nil && l.err == nil {
-		l.f, l.err = openLog(filepath.Dir(l.path), filepath.Base(strings.TrimSuffix(l.path, ".log")), l.attempt)
+		l.f, l.err = openLog(l.path, l.attempt)
 		if l.err == nil {
 			l.logs.created(l.f.Name())
 			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
@@ -167,14 +166,16 @@ func (l *logFiles) created(path string) {
 }
 
 // openLog truncates the log on a task's first attempt and appends on retries.
-func openLog(dir, task string, attempt int) (*os.File, error) {
+// path is LogPath's (escaping it again would put a task whose name has a
+// "/" or "%" where nothing looks for its log).
+func openLog(path string, attempt int) (*os.File, error) {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	if attempt == 1 {
 		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(LogPath(dir, task), flags, 0o644)
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the log of task %q: %w", task, err)
+		return nil, fmt.Errorf("cannot open the log file %q: %w", path, err)
 	}
 	return f, nil
 }

@@ -37,3 +37,22 @@ func TestSilentAttemptRemovesLogsKnownOrCreated(t *testing.T) {
 		t.Fatal("an unreadable log directory must mean: try every removal")
 	}
 }
+
+// A task whose name LogPath escapes writes its log where LogPath says.
+func TestLogOfEscapedNameIsAtLogPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, name := range []string{"pkg/build", "100%", "plain"} {
+		l := &lazyLog{path: LogPath(dir, name), attempt: 1}
+		if _, err := l.Write([]byte("out\n")); err != nil {
+			t.Fatal(err)
+		}
+		l.close()
+		if b, err := os.ReadFile(LogPath(dir, name)); err != nil || string(b) != "out\n" {
+			t.Errorf("%s: log at LogPath: %q, %v", name, b, err)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Fatalf("logs %v, want one per task", ents)
+	}
+}
