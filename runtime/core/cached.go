@@ -104,13 +104,17 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	if err != nil || e == nil {
 		return sched.Result{}, false
 	}
-	out := r.opt.Display.Output(t, 1)
-	defer out.Close()
 	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1, logs: r.local.logs}
 	defer log.close()
+	var replay io.Writer = log
+	if e.LogSize > 0 { // most hits have nothing to replay: no display output for them
+		out := r.opt.Display.Output(t, 1)
+		defer out.Close()
+		replay = io.MultiWriter(log, out)
+	}
 	r.notice(t, "cache hit: replaying the output of a "+e.Duration.Round(time.Millisecond).String()+
 		" run and restoring "+strconv.Itoa(len(e.Outputs))+" output(s)") // no fmt: once per hit
-	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {
+	if err := c.Restore(r.ws.Root, e, replay); err != nil {
 		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
 		return sched.Result{}, false
 	}
