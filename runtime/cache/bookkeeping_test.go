@@ -335,6 +335,21 @@ func TestEntryEncoding(t *testing.T) {
 	if _, err := decodeEntry(append(bytes.Clone(b), 0)); err == nil {
 		t.Fatal("an entry with trailing bytes decoded")
 	}
+	// Without its manifest (a hit's lookup): everything else, and the same
+	// damage refused.
+	bare := *e
+	bare.Manifest = Manifest{}
+	if got, err := decodeEntryOf(encodeEntry(e), false); err != nil || !reflect.DeepEqual(got, &bare) {
+		t.Fatalf("without the manifest:\n%+v\n%+v %v", got, &bare, err)
+	}
+	for n := range len(b) {
+		if _, err := decodeEntryOf(b[:n], false); err == nil {
+			t.Fatalf("a truncated entry (%d of %d bytes) decoded without its manifest", n, len(b))
+		}
+	}
+	if _, err := decodeEntryOf(append(bytes.Clone(b), 0), false); err == nil {
+		t.Fatal("an entry with trailing bytes decoded without its manifest")
+	}
 
 	// Entries stored as JSON before the binary encoding are still hits.
 	store := kv.NewMem()
@@ -368,6 +383,14 @@ func BenchmarkDecodeEntry(b *testing.B) {
 			}
 		})
 	}
+	b.Run("v1-hit", func(b *testing.B) {
+		b0 := encodeEntry(e)
+		for b.Loop() {
+			if _, err := decodeEntryOf(b0, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestFileStateEncoding(t *testing.T) {
@@ -393,5 +416,47 @@ func TestFileStateEncoding(t *testing.T) {
 	ix.Preload("/ws")
 	if got, ok := ix.lookup("/ws/a"); !ok || got != f {
 		t.Fatalf("a preloaded JSON state: %+v %v", got, ok)
+	}
+}
+
+// An output the index knows to be in place is left alone without its
+// parent directories being resolved; anything else under a directory that
+// became a link leading outside is still refused, and nothing is written
+// there.
+func TestRestoreInPlaceAndThroughMovedDirectory(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Now().Add(time.Hour)} // every file is older than Racy
+	store := kv.NewMem()
+	c := New(store, t.TempDir(), clk.now)
+	ix := NewIndex(store, clk.now)
+	c.UseIndex(ix)
+	root, outside := t.TempDir(), t.TempDir()
+	write(t, root, "out/a", "stored", 0o644)
+	if err := c.Save(SaveRequest{Task: "a", Key: "k", Root: root, Log: strings.NewReader(""), Outputs: []string{"out/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := c.Lookup("a", "k")
+	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+		t.Fatalf("output in place: %v", err)
+	}
+	// The directory moves outside and a link takes its place: the very
+	// file the cache recorded is reached, so there is nothing to write.
+	if err := os.Rename(filepath.Join(root, "out"), filepath.Join(outside, "out")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(filepath.Join(outside, "out"), filepath.Join(root, "out"))
+	if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+		t.Fatalf("recorded file through a link: %v", err)
+	}
+	// Another file there, even with the same content, is not the recorded
+	// one: restoring would write outside, and is refused.
+	write(t, outside, "out/a.new", "stored", 0o644)
+	os.Rename(filepath.Join(outside, "out/a.new"), filepath.Join(outside, "out/a"))
+	err := c.Restore(root, e, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "outside the workspace through a link") {
+		t.Fatalf("restore through a linked directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(outside, "out")); len(ents) != 1 {
+		t.Fatalf("written outside: %v", ents)
 	}
 }

@@ -99,7 +99,9 @@ func usedKey(entryKey string) []byte {
 const entryPrefix = "c1/e/"
 
 // Lookup returns the entry for task and key, or nil on a miss. It counts
-// the hit or miss. An expired entry is a miss (and is dropped).
+// the hit or miss. An expired entry is a miss (and is dropped). The
+// entry's Manifest is not read back (left empty): the key already matched
+// it, and restoring needs none of it.
 func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
 	e, err := c.get(task, key)
 	if err == nil && e != nil && !e.Expires.IsZero() && c.now().After(e.Expires) {
@@ -179,6 +181,7 @@ func (c *Cache) Preload() error {
 	return nil
 }
 
+// get reads an entry without its manifest (see Lookup).
 func (c *Cache) get(task string, key Digest) (*Entry, error) {
 	c.mu.Lock()
 	loaded := c.loaded
@@ -188,7 +191,7 @@ func (c *Cache) get(task string, key Digest) (*Entry, error) {
 		if !ok {
 			return nil, nil
 		}
-		if e, err := decodeEntry(b); err == nil {
+		if e, err := decodeEntryOf(b, false); err == nil {
 			return e, nil
 		}
 	}
@@ -199,7 +202,7 @@ func (c *Cache) get(task string, key Digest) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := decodeEntry(b)
+	e, err := decodeEntryOf(b, false)
 	if err != nil {
 		return nil, c.kv.Write(func(t kv.Txn) error { return t.Delete(entryKey(task, key)) })
 	}

@@ -59,7 +59,12 @@ func encodeEntry(e *Entry) []byte {
 }
 
 // decodeEntry reads an entry in either encoding.
-func decodeEntry(b []byte) (*Entry, error) {
+func decodeEntry(b []byte) (*Entry, error) { return decodeEntryOf(b, true) }
+
+// decodeEntryOf is decodeEntry that, unless manifest, steps over the
+// binary encoding's manifest without building it (the manifest is left
+// empty): a cache hit does not need it, and it is most of the entry.
+func decodeEntryOf(b []byte, manifest bool) (*Entry, error) {
 	var e Entry
 	if len(b) == 0 || b[0] != entryV1 {
 		if err := json.Unmarshal(b, &e); err != nil {
@@ -89,7 +94,19 @@ func decodeEntry(b []byte) (*Entry, error) {
 	}
 	e.Size = d.int()
 	e.Deps = d.strs()
-	m := &e.Manifest
+	if manifest {
+		d.manifest(&e.Manifest)
+	} else {
+		d.skipManifest()
+	}
+	if len(d.b) != 1 || d.bad {
+		return nil, errBadEntry
+	}
+	e.Ahead = d.b[0] == 1
+	return &e, nil
+}
+
+func (d *decoder) manifest(m *Manifest) {
 	m.Command = d.strs()
 	m.Cwd = d.str()
 	m.Env = d.strMap()
@@ -104,11 +121,33 @@ func decodeEntry(b []byte) (*Entry, error) {
 	}
 	m.Extra = d.str()
 	m.Platform = d.str()
-	if len(d.b) != 1 || d.bad {
-		return nil, errBadEntry
+}
+
+// skipManifest steps over what manifest reads, allocating nothing.
+func (d *decoder) skipManifest() {
+	d.skipStrs(1) // command
+	d.skip()      // cwd
+	d.skipStrs(2) // env
+	d.skipStrs(2) // inputs
+	d.skipStrs(1) // outputs
+	d.skipStrs(2) // deps
+	d.skip()      // extra
+	d.skip()      // platform
+}
+
+// skip steps over one string.
+func (d *decoder) skip() {
+	n := d.count()
+	d.b = d.b[n:]
+}
+
+// skipStrs steps over a count and count × per strings.
+func (d *decoder) skipStrs(per int) {
+	for n := d.count(); n > 0 && !d.bad; n-- {
+		for range per {
+			d.skip()
+		}
 	}
-	e.Ahead = d.b[0] == 1
-	return &e, nil
 }
 
 func (e *encoder) int(n int64) { e.b = binary.AppendVarint(e.b, n) }

@@ -76,8 +76,20 @@ func indexKey(abs string) []byte { return []byte("c1/f/" + abs) }
 
 // State returns the state of root/rel, following symbolic links.
 func (ix *Index) State(root, rel string) (FileState, error) {
+	return ix.StateOf(root, rel, nil)
+}
+
+// StateOf is State given fi, a stat of root/rel (following links) just
+// taken by the caller; nil: State stats the file itself.
+func (ix *Index) StateOf(root, rel string, fi fs.FileInfo) (FileState, error) {
 	abs := filepath.Join(root, filepath.FromSlash(rel))
-	cur, err := statOf(abs)
+	var cur FileState
+	var err error
+	if fi == nil {
+		cur, err = statOf(abs)
+	} else {
+		cur, err = regularState(abs, fi)
+	}
 	if err != nil {
 		return FileState{}, err
 	}
@@ -171,6 +183,21 @@ func (ix *Index) Flush() error {
 	return write()
 }
 
+// known returns the digest recorded for the regular file abs when fi, its
+// stat, is the recorded one and not racy: the file is the one recorded,
+// unchanged. It reads nothing and records nothing.
+func (ix *Index) known(abs string, fi fs.FileInfo) (Digest, bool) {
+	cur := stateOf(fi)
+	prev, ok := ix.lookup(abs)
+	if !ok || !prev.sameStat(cur) || ix.now().Sub(time.Unix(0, cur.MtimeNs)) <= Racy {
+		return "", false
+	}
+	ix.mu.Lock()
+	ix.Reused++
+	ix.mu.Unlock()
+	return prev.Digest, true
+}
+
 // digest returns the content digest of the regular file abs, which fi
 // describes: the recorded one when the stat has not changed since (and is
 // not racy), else read and hashed, and recorded. A nil index always hashes.
@@ -178,17 +205,14 @@ func (ix *Index) digest(abs string, fi fs.FileInfo) (Digest, error) {
 	if ix == nil {
 		return hashFile(abs)
 	}
-	cur := stateOf(fi)
-	if prev, ok := ix.lookup(abs); ok && prev.sameStat(cur) && ix.now().Sub(time.Unix(0, cur.MtimeNs)) > Racy {
-		ix.mu.Lock()
-		ix.Reused++
-		ix.mu.Unlock()
-		return prev.Digest, nil
+	if d, ok := ix.known(abs, fi); ok {
+		return d, nil
 	}
 	d, err := hashFile(abs)
 	if err != nil {
 		return "", err
 	}
+	cur := stateOf(fi)
 	cur.Digest = d
 	ix.mu.Lock()
 	ix.Hashed++
@@ -257,6 +281,10 @@ func statOf(abs string) (FileState, error) {
 	if err != nil {
 		return FileState{}, err
 	}
+	return regularState(abs, fi)
+}
+
+func regularState(abs string, fi fs.FileInfo) (FileState, error) {
 	if !fi.Mode().IsRegular() {
 		return FileState{}, fmt.Errorf("%s is not a regular file", abs)
 	}

@@ -66,9 +66,9 @@ func (e *encoder) count(n int) { e.b = binary.AppendUvarint(e.b, uint64(n)) }
 
 // Key computes the task's key and its manifest.
 func Key(s Spec) (Digest, Manifest) {
-	m := Manifest{Command: s.Command, Cwd: s.Cwd, Env: map[string]string{}, Inputs: map[string]string{},
+	m := Manifest{Command: s.Command, Cwd: s.Cwd, Env: make(map[string]string, len(s.Env)), Inputs: make(map[string]string, len(s.Inputs)),
 		Outputs: s.Outputs, Deps: s.Deps, Extra: s.Extra, Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	var e encoder
+	e := encoder{b: make([]byte, 0, 256)}
 	e.str(KeySchema)
 	e.str(s.Task)
 	e.count(len(s.Command))
@@ -93,9 +93,10 @@ func Key(s Spec) (Digest, Manifest) {
 	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Path < inputs[j].Path })
 	e.count(len(inputs))
 	for _, f := range inputs {
+		fp := f.Fingerprint()
 		e.str(f.Path)
-		e.str(f.Fingerprint())
-		m.Inputs[f.Path] = f.Fingerprint()
+		e.str(fp)
+		m.Inputs[f.Path] = fp
 	}
 	e.count(len(s.Outputs))
 	for _, o := range s.Outputs {

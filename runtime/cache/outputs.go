@@ -155,6 +155,9 @@ func WriteOutput(root string, o Output, content func(w io.Writer) error) error {
 // writeOutput is WriteOutput that, given an index, asks it whether the
 // destination is unchanged and records there what it writes.
 func writeOutput(root string, o Output, ix *Index, content func(w io.Writer) error) error {
+	if o.Link == "" && ix != nil && inPlace(root, o, ix) {
+		return nil // nothing to write, so no path to check
+	}
 	dst, err := safeTarget(root, o.Path)
 	if err != nil {
 		return err
@@ -194,6 +197,27 @@ func writeOutput(root string, o Output, ix *Index, content func(w io.Writer) err
 		}
 	}
 	return nil
+}
+
+// inPlace: the output is already at its path, unchanged since ix recorded
+// writing or storing it there, by the index's rules (the same size, mtime,
+// ctime and inode, not modified within Racy of the record, the same
+// digest). That identifies the very file the cache left, so it is the one
+// test a hit needs for an output in place, without resolving the parent
+// directories: a file reached through a link that now leads elsewhere has
+// another inode. The path must still stay inside root lexically.
+func inPlace(root string, o Output, ix *Index) bool {
+	clean := path.Clean(o.Path)
+	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return false
+	}
+	dst := filepath.Join(root, filepath.FromSlash(clean))
+	fi, err := os.Lstat(dst)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != o.Size || fi.Mode().Perm() != o.Mode.Perm() {
+		return false
+	}
+	d, ok := ix.known(dst, fi)
+	return ok && d == o.Digest
 }
 
 // unchanged: the destination is already a regular file with the same mode

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ type cachedRunner struct {
 	ws    *Workspace
 	opt   RunOptions
 	local *localRunner
+	state string // the state directory, relative to the root ("" if outside): never an input
 
 	mu     sync.Mutex
 	keys   map[string]cache.Digest // keys of this run's finished tasks
@@ -102,12 +104,17 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	if err != nil || e == nil {
 		return sched.Result{}, false
 	}
-	out := r.opt.Display.Output(t, 1)
-	defer out.Close()
-	log := r.local.log(t, 1)
+	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1, logs: r.local.logs}
 	defer log.close()
-	r.notice(t, fmt.Sprintf("cache hit: replaying the output of a %s run and restoring %d output(s)", e.Duration.Round(time.Millisecond), len(e.Outputs)))
-	if err := c.Restore(r.ws.Root, e, io.MultiWriter(log, out)); err != nil {
+	var replay io.Writer = log
+	if e.LogSize > 0 { // most hits have nothing to replay: no display output for them
+		out := r.opt.Display.Output(t, 1)
+		defer out.Close()
+		replay = io.MultiWriter(log, out)
+	}
+	r.notice(t, "cache hit: replaying the output of a "+e.Duration.Round(time.Millisecond).String()+
+		" run and restoring "+strconv.Itoa(len(e.Outputs))+" output(s)") // no fmt: once per hit
+	if err := c.Restore(r.ws.Root, e, replay); err != nil {
 		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
 		return sched.Result{}, false
 	}
@@ -179,10 +186,11 @@ func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
 			spec.Env[name] = nil
 		}
 	}
+	spec.Inputs = make([]cache.FileState, 0, len(paths))
 	for _, p := range paths {
-		st, err := r.opt.Caching.Index.State(r.ws.Root, p)
+		st, err := r.opt.Caching.Index.StateOf(r.ws.Root, p.Path, p.Info)
 		if err != nil {
-			return prepared{}, fmt.Errorf("task %q: input %q: %w", t.Name, p, err)
+			return prepared{}, fmt.Errorf("task %q: input %q: %w", t.Name, p.Path, err)
 		}
 		spec.Inputs = append(spec.Inputs, st)
 	}
@@ -197,12 +205,12 @@ func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
 
 // inputs expands the task's input patterns, saying when one matches nothing.
 // jsrt-script's own state directory is never an input.
-func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	state := r.stateRel()
+func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]files.Match, error) {
+	var seen map[string]bool // made when a file could be matched twice
+	var out []files.Match
+	state := r.state
 	for _, pat := range t.Inputs {
-		m, err := files.Glob(r.ws.Root, pat)
+		m, err := files.GlobStat(r.ws.Root, pat)
 		if err != nil {
 			return nil, fmt.Errorf("task %q: %w", t.Name, err)
 		}
@@ -210,11 +218,18 @@ func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]string, error) {
 			r.notice(t, fmt.Sprintf("input pattern %q matches no files", pat))
 		}
 		for _, p := range m {
-			if state != "" && (p == state || strings.HasPrefix(p, state+"/")) {
+			if state != "" && (p.Path == state || strings.HasPrefix(p.Path, state+"/")) {
 				continue
 			}
-			if !seen[p] {
-				seen[p] = true
+			if len(t.Inputs) == 1 && len(m) == 1 {
+				out = append(out, p) // the only match of the only pattern
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			if !seen[p.Path] {
+				seen[p.Path] = true
 				out = append(out, p)
 			}
 		}
@@ -281,11 +296,11 @@ func lookupEnv(env []string, name string) (string, bool) {
 
 // stateRel is the state directory relative to the workspace root ("" when
 // it is outside), from the log directory that lives in it.
-func (r *cachedRunner) stateRel() string {
-	if r.opt.LogDir == "" {
+func stateRel(root, logDir string) string {
+	if logDir == "" {
 		return ""
 	}
-	rel, err := filepath.Rel(r.ws.Root, filepath.Dir(r.opt.LogDir))
+	rel, err := filepath.Rel(root, filepath.Dir(logDir))
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return ""
 	}

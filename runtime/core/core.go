@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
@@ -102,20 +103,15 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 	var runner sched.Runner = &dryRunner{}
 	var cached *cachedRunner
 	if !opt.DryRun {
-		local := &localRunner{ws: ws, opt: opt}
 		if opt.LogDir != "" {
 			if err := os.MkdirAll(opt.LogDir, 0o755); err != nil {
 				return nil, fmt.Errorf("cannot create log directory: %w", err)
 			}
-			logs, err := existingLogs(opt.LogDir)
-			if err != nil {
-				return nil, err
-			}
-			local.logs = logs
 		}
+		local := &localRunner{ws: ws, opt: opt, logs: readLogFiles(opt.LogDir)}
 		runner = local
 		if opt.Caching != nil {
-			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}}
+			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}, state: stateRel(ws.Root, opt.LogDir)}
 			runner = cached
 		}
 	}
@@ -134,14 +130,8 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		}
 	}
 	if opt.Caching != nil && !opt.DryRun {
-		if err := opt.Caching.Index.Preload(ws.Root); err != nil {
-			return nil, fmt.Errorf("cannot read the file index: %w", err)
-		}
-		if !opt.Caching.NoCache {
-			opt.Caching.Cache.UseIndex(opt.Caching.Index) // outputs in place are known by stat
-			if err := opt.Caching.Cache.Preload(); err != nil {
-				return nil, fmt.Errorf("cannot read the cache: %w", err)
-			}
+		if err := preload(ws.Root, opt.Caching); err != nil {
+			return nil, err
 		}
 	}
 	optSched, stopSampling := startOptimizer(ctx, opt)
@@ -178,6 +168,31 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		res.Stored = int(cached.stored.Load())
 	}
 	return res, nil
+}
+
+// preload reads the file index and the cache entries, two independent
+// scans of the store, at the same time.
+func preload(root string, c *Caching) error {
+	var ixErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ixErr = c.Index.Preload(root)
+	}()
+	var cacheErr error
+	if !c.NoCache {
+		c.Cache.UseIndex(c.Index) // outputs in place are known by stat
+		cacheErr = c.Cache.Preload()
+	}
+	wg.Wait()
+	if ixErr != nil {
+		return fmt.Errorf("cannot read the file index: %w", ixErr)
+	}
+	if cacheErr != nil {
+		return fmt.Errorf("cannot read the cache: %w", cacheErr)
+	}
+	return nil
 }
 
 func (ws *Workspace) checkPools() error {

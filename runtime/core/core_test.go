@@ -288,3 +288,106 @@ func TestLogOfLatestRun(t *testing.T) {
 		t.Errorf("after a retry: log %q, want both attempts", log)
 	}
 }
+
+// An input named literally (its stat taken once, by the glob) still makes
+// a miss when its content changes, also through a link pointing elsewhere.
+func TestLiteralInputChangeIsAMiss(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "aaaa")
+	f.write("other", "bbbb")
+	if err := os.Symlink("in", filepath.Join(f.root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tasks := []*graph.Task{{Name: "t", Shell: `echo ran >> runs.log`, Inputs: []string{"in", "link"}}}
+	steps := []struct {
+		change func()
+		want   string
+	}{
+		{func() {}, "ok"},
+		{func() {}, "cached"},
+		{func() { f.write("in", "cccc") }, "ok"}, // same size
+		{func() {}, "cached"},
+		{func() {
+			os.Remove(filepath.Join(f.root, "link"))
+			os.Symlink("other", filepath.Join(f.root, "link"))
+		}, "ok"},
+		{func() {}, "cached"},
+	}
+	for i, s := range steps {
+		s.change()
+		if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != s.want {
+			t.Fatalf("step %d: %s, want %s", i, got["t"], s.want)
+		}
+	}
+}
+
+// outputs is a quiet Display that keeps what attempts print, by task.
+type outputs struct {
+	quiet
+	mu     sync.Mutex
+	opened map[string]int
+	got    map[string]*strings.Builder
+}
+
+type taskOut struct {
+	o    *outputs
+	name string
+}
+
+func (w taskOut) Write(p []byte) (int, error) {
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	return w.o.got[w.name].Write(p)
+}
+func (taskOut) Close() error { return nil }
+
+func (o *outputs) Output(t *graph.Task, _ int) io.WriteCloser {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.opened[t.Name]++
+	if o.got[t.Name] == nil {
+		o.got[t.Name] = &strings.Builder{}
+	}
+	return taskOut{o, t.Name}
+}
+
+// A hit replays what its run printed to the display and the log; a hit of
+// a run that printed nothing opens no display output at all.
+func TestHitReplaysOutputOnlyWhenThereIsSome(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	tasks := []*graph.Task{{Name: "loud", Shell: "echo hello", Inputs: []string{"in"}},
+		{Name: "silent", Shell: "true", Inputs: []string{"in"}}}
+	run := func(hit bool) *outputs {
+		ws := NewWorkspace(f.root)
+		for _, tk := range tasks {
+			c := *tk
+			ws.Graph.Add(&c)
+		}
+		d := &outputs{opened: map[string]int{}, got: map[string]*strings.Builder{}}
+		opt := RunOptions{Targets: []string{"loud", "silent"}, Jobs: 2, Display: d, LogDir: filepath.Join(f.state, "logs"),
+			Env:     []string{"PATH=" + os.Getenv("PATH")},
+			Caching: &Caching{Cache: cache.New(f.kv, filepath.Join(f.state, "cache"), nil), Index: cache.NewIndex(f.kv, nil)}}
+		res, err := Run(context.Background(), ws, opt)
+		if err != nil || !res.OK() {
+			t.Fatalf("run: %v", err)
+		}
+		if c := res.Counts(); hit && c["cached"] != 2 {
+			t.Fatalf("second run: %v, want two hits", c)
+		}
+		return d
+	}
+	run(false)
+	d := run(true)
+	if c := d.got["loud"]; c == nil || c.String() != "hello\n" {
+		t.Fatalf("replayed %v, want hello", c)
+	}
+	if b, err := os.ReadFile(LogPath(filepath.Join(f.state, "logs"), "loud")); err != nil || string(b) != "hello\n" {
+		t.Fatalf("log after the hit: %q, %v", b, err)
+	}
+	if n := d.opened["silent"]; n != 0 {
+		t.Fatalf("a hit with nothing to replay opened the display's output %d times", n)
+	}
+}

@@ -18,7 +18,7 @@ type Explanation struct {
 // the cache and with the task's last successful run. It reads files and the
 // store and writes nothing but the file index.
 func Explain(ws *Workspace, opt RunOptions, tasks []*graph.Task) ([]Explanation, error) {
-	r := &cachedRunner{ws: ws, opt: opt, keys: map[string]cache.Digest{}}
+	r := &cachedRunner{ws: ws, opt: opt, keys: map[string]cache.Digest{}, state: stateRel(ws.Root, opt.LogDir)}
 	c := opt.Caching.Cache
 	var out []Explanation
 	for _, t := range tasks {

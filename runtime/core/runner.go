@@ -19,13 +19,9 @@ import (
 // localRunner runs attempts as local processes, writing their output to the
 // task's log file and to the display as it arrives.
 type localRunner struct {
-	ws  *Workspace
-	opt RunOptions
-	// logs are the log files there were when the run started (by path),
-	// so that a first attempt that prints nothing removes only a log that
-	// is there: most tasks print nothing, and the removal sat between a
-	// task's end and its dependent's start. Read-only during the run.
-	logs map[string]bool
+	ws   *Workspace
+	opt  RunOptions
+	logs *logFiles // the logs that may exist (nil: unknown)
 
 	mu        sync.Mutex
 	saidLocal map[string]bool // pools already reported as running here
@@ -48,7 +44,7 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 	defer out.Close()
 	var w io.Writer = out
 	if r.opt.LogDir != "" {
-		log := r.log(t, attempt)
+		log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: attempt, logs: r.logs}
 		defer func() { offset = log.close() }()
 		w = io.MultiWriter(log, out)
 	}
@@ -78,36 +74,15 @@ func (r *localRunner) run(ctx context.Context, t *graph.Task, attempt int, id id
 		TimedOut: res.TimedOut, Interrupted: res.Interrupted, PeakRSS: res.PeakRSS, CPU: res.CPUTime, Err: res.Err}, offset
 }
 
-// log returns the log of one attempt of t.
-func (r *localRunner) log(t *graph.Task, attempt int) *lazyLog {
-	path := LogPath(r.opt.LogDir, t.Name)
-	return &lazyLog{path: path, attempt: attempt, stale: r.logs[path]}
-}
-
-// existingLogs lists the log files in dir, by path.
-func existingLogs(dir string) (map[string]bool, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read log directory: %w", err)
-	}
-	logs := make(map[string]bool, len(ents))
-	for _, e := range ents {
-		if !e.IsDir() {
-			logs[filepath.Join(dir, e.Name())] = true
-		}
-	}
-	return logs, nil
-}
-
 // lazyLog is a task's log file, created on the first byte of output: most
 // tasks of a big run print nothing, and creating a file is the dearest
 // thing a run does per task on some filesystems. The first attempt
 // replaces the previous run's log (or removes it, when the attempt prints
-// nothing and there is one: stale); retries append.
+// nothing); retries append.
 type lazyLog struct {
 	path    string
 	attempt int
-	stale   bool // a log from an earlier run was there when this run started
+	logs    *logFiles // nil: every removal is tried
 	f       *os.File
 	offset  int64
 	err     error
@@ -117,6 +92,7 @@ func (l *lazyLog) Write(p []byte) (int, error) {
 	if l.f == nil && l.err == nil {
 		l.f, l.err = openLog(l.path, l.attempt)
 		if l.err == nil {
+			l.logs.created(l.f.Name())
 			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
 		}
 	}
@@ -133,7 +109,7 @@ func (l *lazyLog) close() int64 {
 		return l.offset
 	}
 	if l.attempt == 1 {
-		if l.stale {
+		if l.logs.mayExist(l.path) {
 			os.Remove(l.path) // the previous run's output is not this one's
 		}
 		return 0
@@ -144,8 +120,54 @@ func (l *lazyLog) close() int64 {
 	return 0
 }
 
-// openLog opens the log at path (from LogPath, its name already escaped):
-// it truncates the log on a task's first attempt and appends on retries.
+// logFiles knows which logs may exist in the log directory: those there
+// when the run started and those it created since. A task that prints
+// nothing removes its previous log; where there is none, trying would cost
+// a failed unlink (and rmdir) for most tasks of a big run.
+//
+// Contract: safe for concurrent use.
+type logFiles struct {
+	mu    sync.Mutex
+	names map[string]bool // base names
+}
+
+// readLogFiles lists dir; nil (every removal is tried) when it cannot.
+func readLogFiles(dir string) *logFiles {
+	if dir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	l := &logFiles{names: make(map[string]bool, len(ents))}
+	for _, e := range ents {
+		l.names[e.Name()] = true
+	}
+	return l
+}
+
+func (l *logFiles) mayExist(path string) bool {
+	if l == nil {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.names[filepath.Base(path)]
+}
+
+func (l *logFiles) created(path string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.names[filepath.Base(path)] = true
+	l.mu.Unlock()
+}
+
+// openLog truncates the log on a task's first attempt and appends on retries.
+// path is LogPath's (escaping it again would put a task whose name has a
+// "/" or "%" where nothing looks for its log).
 func openLog(path string, attempt int) (*os.File, error) {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	if attempt == 1 {
@@ -153,7 +175,7 @@ func openLog(path string, attempt int) (*os.File, error) {
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the log %s: %w", path, err)
+		return nil, fmt.Errorf("cannot open the log file %q: %w", path, err)
 	}
 	return f, nil
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,13 @@ const (
 // cacheable (they declare inputs), defined in this graph, and not already
 // part of this run.
 func aheadTargets(h *history.History, g *graph.Graph, targets []string, wanted []*graph.Task) ([]string, error) {
+	in := map[string]bool{}
+	for _, t := range wanted {
+		in[t.Name] = true
+	}
+	if !slices.ContainsFunc(g.Tasks(), func(t *graph.Task) bool { return !in[t.Name] && canRunAhead(t) }) {
+		return nil, nil // nothing could be run ahead: history need not be read
+	}
 	runs, err := h.Runs(aheadHistory)
 	if err != nil {
 		return nil, err
@@ -40,17 +48,9 @@ func aheadTargets(h *history.History, g *graph.Graph, targets []string, wanted [
 	if followers < AheadMinRuns {
 		return nil, nil
 	}
-	in := map[string]bool{}
-	for _, t := range wanted {
-		in[t.Name] = true
-	}
 	var out []string
 	for name, n := range asked {
-		t := g.Task(name)
-		// Only tasks whose results the cache may keep: a task with side
-		// effects says cache: false, and one whose key is a function
-		// cannot be known ahead.
-		if t == nil || in[name] || len(t.Inputs) == 0 || t.NoCache || t.KeyFunc {
+		if t := g.Task(name); t == nil || in[name] || !canRunAhead(t) {
 			continue
 		}
 		if float64(n)/float64(followers) >= AheadShare {
@@ -59,6 +59,13 @@ func aheadTargets(h *history.History, g *graph.Graph, targets []string, wanted [
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// canRunAhead: only tasks whose results the cache may keep. A task with
+// side effects says cache: false, and one whose key is a function cannot be
+// known ahead.
+func canRunAhead(t *graph.Task) bool {
+	return len(t.Inputs) > 0 && !t.NoCache && !t.KeyFunc
 }
 
 func targetsKey(targets []string) string {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -42,5 +43,32 @@ func TestAheadTargetsFromHistory(t *testing.T) {
 	// Fewer than AheadMinRuns earlier runs with the same targets: nothing.
 	if got, _ := aheadTargets(h, g, []string{"docs"}, nil); got != nil {
 		t.Fatalf("ahead after docs: %v", got)
+	}
+}
+
+// failingScans is a store whose scans fail: reading history through it is
+// an error.
+type failingScans struct{ kv.Store }
+
+func (failingScans) Scan([]byte, bool, func(key, val []byte) (bool, error)) error {
+	return errors.New("history was read")
+}
+
+func TestAheadTargetsSkipsHistoryWhenEverythingIsWanted(t *testing.T) {
+	t.Parallel()
+	g := graph.New()
+	g.Add(&graph.Task{Name: "build", Inputs: []string{"src/**"}})
+	g.Add(&graph.Task{Name: "deploy"}) // not wanted, but never run ahead
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := history.New(failingScans{kv.NewMem()})
+	wanted, _ := g.Closure([]string{"build"})
+	if got, err := aheadTargets(h, g, []string{"build"}, wanted); err != nil || got != nil {
+		t.Fatalf("ahead %v, %v; want nothing, without reading history", got, err)
+	}
+	g.Add(&graph.Task{Name: "lint", Inputs: []string{"src/**"}})
+	if _, err := aheadTargets(h, g, []string{"build"}, wanted); err == nil {
+		t.Fatal("lint could run ahead, yet history was not read")
 	}
 }

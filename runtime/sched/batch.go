@@ -123,9 +123,7 @@ func (l *loop) launchBatch(ctx context.Context, members []*graph.Task, pool stri
 	l.batches[bt] = members
 	l.started[bt.ID] = l.now()
 	l.obs.Started(bt, attempt)
-	go func() {
-		l.done <- finished{bt, attempt, l.opt.Runner.Run(ctx, bt, attempt)}
-	}()
+	l.goRun(func() finished { return finished{bt, attempt, l.opt.Runner.Run(ctx, bt, attempt)} })
 }
 
 // reapBatch gives a batch's result to each member.

@@ -64,6 +64,8 @@ type loop struct {
 	now     func() time.Time
 	start   time.Time
 	done    chan finished
+	work    chan func() finished // attempts for idle goroutines (see goRun)
+	idle    int                  // goroutines waiting on work
 	retry   chan *graph.Task
 	timers  map[*graph.Task]*time.Timer
 	started map[int]time.Time // running tasks' start
@@ -81,7 +83,7 @@ type loop struct {
 func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
 		specCancel: map[int]context.CancelFunc{}, held: map[int]bool{}, reserved: map[int]reservation{}, batches: map[*graph.Task][]*graph.Task{},
-		obs: opt.Observer, now: opt.Now, done: make(chan finished), retry: make(chan *graph.Task),
+		obs: opt.Observer, now: opt.Now, done: make(chan finished), work: make(chan func() finished), retry: make(chan *graph.Task),
 		timers: map[*graph.Task]*time.Timer{}, started: map[int]time.Time{}}
 	if l.obs == nil {
 		l.obs = nopObserver{}
@@ -111,6 +113,7 @@ func (l *loop) run(parent context.Context) {
 		for _, cancel := range l.specCancel {
 			cancel()
 		}
+		close(l.work) // idle attempt goroutines end
 	}()
 	tick := time.NewTicker(l.opt.Tick)
 	defer tick.Stop()
@@ -123,6 +126,7 @@ func (l *loop) run(parent context.Context) {
 		}
 		select {
 		case f := <-l.done:
+			l.idle++ // its goroutine now waits on l.work
 			l.reap(f)
 		case t := <-l.retry:
 			delete(l.timers, t)
@@ -180,8 +184,25 @@ func (l *loop) launch(ctx context.Context, t *graph.Task, pool string) {
 	} else {
 		l.obs.Started(t, attempt)
 	}
+	l.goRun(func() finished { return finished{t, attempt, l.opt.Runner.Run(ctx, t, attempt)} })
+}
+
+// goRun runs an attempt on a goroutine that sends its end to l.done. A
+// goroutine whose attempt was reaped takes the next one: a new goroutine
+// per attempt would grow a fresh stack each time, a cost that shows in a
+// run of thousands of cache hits. After sending to l.done a goroutine
+// does nothing but wait on l.work, so the send here never waits long;
+// closing l.work ends the idle ones.
+func (l *loop) goRun(attempt func() finished) {
+	if l.idle > 0 {
+		l.idle--
+		l.work <- attempt
+		return
+	}
 	go func() {
-		l.done <- finished{t, attempt, l.opt.Runner.Run(ctx, t, attempt)}
+		for ; attempt != nil; attempt = <-l.work {
+			l.done <- attempt()
+		}
 	}()
 }
 

@@ -2,7 +2,9 @@ package sched
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -228,5 +230,48 @@ func TestEfficiency(t *testing.T) {
 	rep := &Report{Wall: 2 * time.Second, Jobs: 2, Tasks: []*TaskReport{{Busy: time.Second}, {Busy: 2 * time.Second}}}
 	if e := rep.Efficiency(); e != 0.75 {
 		t.Fatalf("efficiency %v, want 0.75", e)
+	}
+}
+
+// goroutineRunner notes which goroutine runs each attempt.
+type goroutineRunner struct {
+	mu  sync.Mutex
+	ids map[string]bool
+	n   int
+}
+
+func (g *goroutineRunner) Run(context.Context, *graph.Task, int) Result {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	g.mu.Lock()
+	g.ids[id] = true
+	g.n++
+	g.mu.Unlock()
+	return Result{}
+}
+
+// Attempts run on goroutines kept between attempts: never more of them
+// than run at once, and every attempt is reaped.
+func TestAttemptsReuseGoroutines(t *testing.T) {
+	t.Parallel()
+	g := graph.New()
+	for i := range 300 {
+		deps := []string(nil)
+		if i >= 100 {
+			deps = []string{fmt.Sprintf("t%d", i-100)}
+		}
+		g.Add(&graph.Task{Name: fmt.Sprintf("t%d", i), Shell: "true", Deps: deps})
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := &goroutineRunner{ids: map[string]bool{}}
+	rep, err := Run(context.Background(), g, g.Names(), Options{Jobs: 3, Runner: r})
+	if err != nil || !rep.OK() || r.n != 300 {
+		t.Fatalf("ok %v, %d attempts, %v", rep.OK(), r.n, err)
+	}
+	if len(r.ids) > 3 {
+		t.Fatalf("300 attempts at -j3 ran on %d goroutines, want at most 3", len(r.ids))
 	}
 }
