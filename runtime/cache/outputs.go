@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -41,7 +40,20 @@ func CheckPattern(p string) error {
 // is an error naming it.
 func CollectOutputs(root string, patterns []string) ([]string, error) {
 	seen := map[string]bool{}
-	var missing []string
+	missing, err := matchOutputs(root, patterns, seen)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("declared outputs missing after a successful run: %s", strings.Join(missing, ", "))
+	}
+	return sortedKeys(seen), nil
+}
+
+// matchOutputs adds to seen the files and links that patterns name now
+// (a directory stands for what is under it) and returns the patterns,
+// quoted, that name nothing.
+func matchOutputs(root string, patterns []string, seen map[string]bool) (missing []string, err error) {
 	for _, p := range patterns {
 		p = path.Clean(filepath.ToSlash(p))
 		var matches []string
@@ -64,15 +76,44 @@ func CollectOutputs(root string, patterns []string) ([]string, error) {
 			}
 		}
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("declared outputs missing after a successful run: %s", strings.Join(missing, ", "))
+	return missing, nil
+}
+
+// Prune removes what the output patterns of e's task match now but the
+// run e records did not leave (out/b.txt of another run, when out/** held
+// only out/a.txt then), so that a cache hit leaves the outputs as that run
+// did. Files that keep says belong to another task stay. A literal output
+// that e holds as a file needs no look, so most hits cost nothing here.
+// It returns the paths removed.
+func Prune(root string, patterns []string, e *Entry, keep func(path string) bool) ([]string, error) {
+	have := make(map[string]bool, len(e.Outputs))
+	for _, o := range e.Outputs {
+		have[o.Path] = true
 	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
+	var look []string
+	for _, p := range patterns {
+		if p = path.Clean(filepath.ToSlash(p)); hasMeta(p) || !have[p] {
+			look = append(look, p)
+		}
 	}
-	sort.Strings(out)
-	return out, nil
+	if len(look) == 0 {
+		return nil, nil
+	}
+	now := map[string]bool{}
+	if _, err := matchOutputs(root, look, now); err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, p := range sortedKeys(now) {
+		if have[p] || (keep != nil && keep(p)) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(root, filepath.FromSlash(p))); err != nil && !os.IsNotExist(err) {
+			return removed, err
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[{\\") }

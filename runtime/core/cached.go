@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
 	"github.com/jsrt-script/jsrt-script/runtime/cache"
 	"github.com/jsrt-script/jsrt-script/runtime/files"
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
@@ -118,8 +120,47 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
 		return sched.Result{}, false
 	}
+	removed, err := cache.Prune(r.ws.Root, t.Outputs, e, func(p string) bool { return r.otherOutput(t, p) })
+	if err != nil {
+		r.notice(t, fmt.Sprintf("cannot remove outputs the cached run did not leave (%v): running the task", err))
+		return sched.Result{}, false
+	}
+	if len(removed) > 0 {
+		r.notice(t, fmt.Sprintf("removed %d file(s) matching its outputs that the cached run did not leave: %s",
+			len(removed), strings.Join(quoteAll(removed, 5), ", ")))
+	}
 	r.remember(t, p)
 	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, AheadHit: e.Ahead, Key: string(p.key)}, true
+}
+
+// otherOutput says whether p (slash-separated, relative to the root) is a
+// declared output of a task other than t: pruning t's outputs leaves it.
+func (r *cachedRunner) otherOutput(t *graph.Task, p string) bool {
+	for _, o := range r.ws.Graph.Tasks() {
+		if o == t {
+			continue
+		}
+		for _, pat := range o.Outputs {
+			pat = path.Clean(filepath.ToSlash(pat))
+			if ok, _ := doublestar.Match(pat, p); ok || strings.HasPrefix(p, pat+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// quoteAll quotes the first n of names, then says how many more there are.
+func quoteAll(names []string, n int) []string {
+	out := make([]string, 0, min(n, len(names))+1)
+	for i, s := range names {
+		if i == n {
+			out = append(out, fmt.Sprintf("and %d more", len(names)-n))
+			break
+		}
+		out = append(out, strconv.Quote(s))
+	}
+	return out
 }
 
 // afterSuccess re-checks the inputs (a file changed while the task ran

@@ -391,3 +391,36 @@ func TestHitReplaysOutputOnlyWhenThereIsSome(t *testing.T) {
 		t.Fatalf("a hit with nothing to replay opened the display's output %d times", n)
 	}
 }
+
+// A hit leaves the outputs as the cached run left them: files its output
+// patterns match now that that run did not leave are removed, except those
+// another task declares.
+func TestHitRemovesOutputsTheCachedRunDidNotLeave(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	gen := `rm -rf out; mkdir -p out; for n in $(cat list); do echo $n > out/$n.txt; done`
+	tasks := []*graph.Task{
+		{Name: "gen", Shell: gen, Inputs: []string{"list"}, Outputs: []string{"out/**"}},
+		{Name: "keep", Shell: `mkdir -p out && echo k > out/k.txt`, Inputs: []string{"list"}, Outputs: []string{"out/k.txt"}, Deps: []string{"gen"}},
+		{Name: "dir", Shell: `rm -rf d; mkdir -p d; for n in $(cat list); do echo $n > d/$n; done`, Inputs: []string{"list"}, Outputs: []string{"d"}},
+	}
+	for i, step := range []struct{ list, want string }{
+		{"a", "ok"}, {"a b", "ok"}, {"a", "cached"},
+	} {
+		f.write("list", step.list)
+		got := f.run(context.Background(), nil, false, tasks, "gen", "keep", "dir")
+		if got["gen"] != step.want || got["dir"] != step.want {
+			t.Fatalf("step %d: gen %s, dir %s, want %s", i, got["gen"], got["dir"], step.want)
+		}
+	}
+	for _, gone := range []string{"out/b.txt", "d/b"} {
+		if _, err := os.Lstat(filepath.Join(f.root, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s left by another run is still there after the hit (%v)", gone, err)
+		}
+	}
+	for _, there := range []string{"out/a.txt", "out/k.txt", "d/a"} {
+		if _, err := os.Stat(filepath.Join(f.root, there)); err != nil {
+			t.Errorf("%s: %v", there, err)
+		}
+	}
+}
