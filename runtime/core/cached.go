@@ -133,6 +133,9 @@ func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched
 	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, AheadHit: e.Ahead, Key: string(p.key)}, true
 }
 
+// maxReasons is how many changed inputs a notice lists before "and N more".
+const maxReasons = 10
+
 // otherOutput says whether p (slash-separated, relative to the root) is a
 // declared output of a task other than t: pruning t's outputs leaves it.
 func (r *cachedRunner) otherOutput(t *graph.Task, p string) bool {
@@ -173,7 +176,12 @@ func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Re
 	}
 	if after.key != before.key {
 		r.notice(t, "inputs changed while the task ran: the result is not cached")
-		for _, why := range cache.Diff(before.manifest, after.manifest) {
+		diff := cache.Diff(before.manifest, after.manifest)
+		for i, why := range diff {
+			if i == maxReasons && len(diff) > maxReasons+1 {
+				r.notice(t, fmt.Sprintf("  and %d more", len(diff)-maxReasons))
+				break
+			}
 			r.notice(t, "  "+why)
 		}
 		return nil

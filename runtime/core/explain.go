@@ -59,7 +59,7 @@ func missReasons(c *cache.Cache, task string, m cache.Manifest) ([]string, error
 	case err != nil:
 		return nil, err
 	case !ok:
-		return []string{"no successful run recorded (a run whose inputs changed while it ran is not kept)"}, nil
+		return []string{"no successful run in the cache (never run here, its entries cleared, evicted or invalidated, or its inputs changed while it ran, which is not kept)"}, nil
 	}
 	diff := cache.Diff(last.Manifest, m)
 	if len(diff) == 0 {

@@ -82,9 +82,19 @@ func runHistory(env *Env, h *history.History, limit int, asJSON bool) int {
 	}
 	for _, r := range runs {
 		fmt.Fprintf(env.Stdout, "%s  %s  %8s  -j %-2d exit %-3d %s  %s\n", r.ID, r.Start.Local().Format("2006-01-02 15:04:05"),
-			monitor.Round(r.Wall), r.Jobs, r.ExitCode, counts(r.Counts), strings.Join(r.Targets, " "))
+			monitor.Round(r.Wall), r.Jobs, r.ExitCode, counts(r.Counts), targetList(r.Targets))
 	}
 	return ExitOK
+}
+
+// targetList prints a run's targets on one line: the first few, then how
+// many more (a run of every task of a big strategy has thousands).
+func targetList(targets []string) string {
+	const shown = 8
+	if len(targets) <= shown+1 {
+		return strings.Join(targets, " ")
+	}
+	return fmt.Sprintf("%s (and %d more)", strings.Join(targets[:shown], " "), len(targets)-shown)
 }
 
 func counts(c map[string]int) string {
