@@ -30,8 +30,12 @@ import (
 //
 // so that a chunk takes new hits by appending them.
 
+// KeepHitRuns is how many runs, the newest, keep their cache hits: an
+// older run's record still counts them, but its hits are gone.
+const KeepHitRuns = 200
+
 const (
-	keepHitRuns   = 200      // runs whose hit lists are kept
+	keepHitRuns   = KeepHitRuns
 	hitsChunkSize = 64 << 10 // bytes at which a hit list starts a new chunk
 	hitsVersion   = 1
 	hitsHeader    = 9 // version and base

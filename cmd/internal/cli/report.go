@@ -108,6 +108,24 @@ func cancelOnSignal(env *Env) (context.Context, context.CancelFunc) {
 
 // runReport finds the run (the newest when id is "") and analyses it. On
 // a problem it prints it and returns a nil report and the exit status.
+// noteGaps says on stderr what a report of run cannot show: a run that
+// never finished, or the cache hits of a run too old to keep them.
+func noteGaps(env *Env, run history.RunRecord, recs []history.TaskRecord) {
+	if run.Start.IsZero() {
+		errorf(env, "note: run %s never finished (its coordinator was killed or its machine stopped): this covers only the attempts it recorded", run.ID)
+		return
+	}
+	hits := 0
+	for _, r := range recs {
+		if r.Outcome == history.OutcomeCached {
+			hits++
+		}
+	}
+	if n := run.Counts[history.OutcomeCached]; n > hits {
+		errorf(env, "note: %d of this run's %d cache hits are no longer kept (only the newest %d runs keep theirs): they are left out", n-hits, n, history.KeepHitRuns)
+	}
+}
+
 func runReport(env *Env, h *history.History, dir, id string, deps map[string][]string) (*monitor.Report, int) {
 	if id == "" {
 		runs, err := h.Runs(1)
@@ -128,6 +146,7 @@ func runReport(env *Env, h *history.History, dir, id string, deps map[string][]s
 	if err != nil {
 		return nil, report(env, err)
 	}
+	noteGaps(env, run, recs)
 	tl := monitor.FromHistory(run, recs, deps)
 	in := monitor.ReportInput{Timeline: tl, Expected: map[string]monitor.Expected{}}
 	for _, info := range tl.Tasks {
