@@ -39,6 +39,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -242,7 +243,23 @@ func (db *DB) tryRead(recovered *bool) error {
 // openBadger opens db.bdb; Badger's own directory lock being held counts
 // as busy, like ours.
 func (db *DB) openBadger(readOnly bool) error {
-	bdb, err := badger.Open(badgerOptions(db.dbPath(), readOnly, db.log))
+	if err := db.checkDamage(); err != nil {
+		return err
+	}
+	mark := filepath.Join(db.dir, openingMark)
+	if !readOnly {
+		// Badger panics on some damaged tables in goroutines of its own,
+		// which ends the process: the mark left behind tells the next run.
+		if err := os.WriteFile(mark, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("opening %s: %w", db.dbPath(), err)
+		}
+	}
+	bdb, err := openRecovering(badgerOptions(db.dbPath(), readOnly, db.log))
+	if !readOnly {
+		if rerr := os.Remove(mark); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			return &busyError{pid: readPID(filepath.Join(db.dbPath(), "LOCK"))}
@@ -252,6 +269,91 @@ func (db *DB) openBadger(readOnly bool) error {
 	db.bdb = bdb
 	db.dbID, _ = idOf(db.dbPath())
 	return nil
+}
+
+// openRecovering is badger.Open, with a panic of Badger's (it panics on
+// some damaged tables) returned as an error.
+func openRecovering(opts badger.Options) (bdb *badger.DB, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			bdb, err = nil, fmt.Errorf("badger crashed reading it: %v", v)
+		}
+	}()
+	return badger.Open(opts)
+}
+
+// damageMark is the file, beside the database, that a DB leaves when
+// Badger crashed reading it: the next writer keeps that database aside.
+// openingMark is there while a writer opens the database; found by the
+// next one (under the lock), it means that open crashed the process.
+const (
+	damageMark  = "damaged"
+	openingMark = "opening"
+)
+
+// checkDamage returns an error (which damaged takes for damage) when an
+// earlier run found the database damaged or crashed opening it, or when
+// its manifest is gone but its tables are not: Badger would open it empty
+// and delete the tables.
+func (db *DB) checkDamage() error {
+	if b, err := os.ReadFile(filepath.Join(db.dir, damageMark)); err == nil {
+		return fmt.Errorf("an earlier run found it damaged (%s)", strings.TrimSpace(string(b)))
+	}
+	if b, err := os.ReadFile(filepath.Join(db.dir, openingMark)); err == nil {
+		return fmt.Errorf("an earlier run (pid %s) crashed opening it", strings.TrimSpace(string(b)))
+	}
+	if exists(filepath.Join(db.dbPath(), "MANIFEST")) {
+		return nil
+	}
+	for _, pat := range []string{"*.sst", "*.vlog"} {
+		if m, _ := filepath.Glob(filepath.Join(db.dbPath(), pat)); len(m) > 0 {
+			return fmt.Errorf("its MANIFEST is missing but %d table or log file(s) are there", len(m))
+		}
+	}
+	return nil
+}
+
+// DamagedError is returned by Get, Scan and Write when Badger crashed on
+// the database: the next run that opens it for writing keeps it aside and
+// starts over.
+type DamagedError struct {
+	Dir   string
+	Cause any
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("the state in %s is damaged (badger crashed reading it: %v): the next run keeps it aside and starts over", e.Dir, e.Cause)
+}
+
+// fnPanic carries a panic of a caller's function through recoverDamage,
+// which must not take it for damage.
+type fnPanic struct{ v any }
+
+// recoverDamage turns a panic of Badger's into a *DamagedError in *err and
+// leaves the damage mark; a panic of the caller's own function goes on.
+func (db *DB) recoverDamage(err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if p, ok := v.(fnPanic); ok {
+		panic(p.v)
+	}
+	_ = os.WriteFile(filepath.Join(db.dir, damageMark), []byte(fmt.Sprintf("%v\n", v)), 0o644)
+	*err = &DamagedError{Dir: db.dir, Cause: v}
+}
+
+// own runs f, a call of the caller's function, so that a panic of f passes
+// recoverDamage unchanged.
+func own(f func()) {
+	done := false
+	defer func() {
+		if !done {
+			panic(fnPanic{recover()})
+		}
+	}()
+	f()
+	done = true
 }
 
 // badgerOptions keeps Badger small and quiet: state databases hold
@@ -398,6 +500,11 @@ func (db *DB) startAfresh(cause error) error {
 		return fmt.Errorf("%w (and could not move it aside: %v)", cause, err)
 	}
 	fmt.Fprintf(db.log, "state in %s could not be opened (%v): keeping it as %s and starting over\n", db.dir, cause, old)
+	for _, mark := range []string{damageMark, openingMark} {
+		if err := os.Remove(filepath.Join(db.dir, mark)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	return db.openBadger(false)
 }
 
@@ -476,9 +583,10 @@ func (db *DB) compactLevel0() error {
 }
 
 // Get implements kv.Store.
-func (db *DB) Get(key []byte) ([]byte, error) {
+func (db *DB) Get(key []byte) (_ []byte, err error) {
+	defer db.recoverDamage(&err)
 	var val []byte
-	err := db.bdb.View(func(txn *badger.Txn) error {
+	err = db.bdb.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(key)
 		if err != nil {
 			return err
@@ -494,28 +602,32 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 
 // Write implements kv.Store. Writes are serialized; a transaction larger
 // than Badger allows fails with badger.ErrTxnTooBig and applies nothing.
-func (db *DB) Write(fn func(kv.Txn) error) error {
+func (db *DB) Write(fn func(kv.Txn) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	return db.bdb.Update(func(txn *badger.Txn) error { return fn(badgerTxn{txn}) })
+	defer db.recoverDamage(&err)
+	return db.bdb.Update(func(txn *badger.Txn) (ferr error) {
+		own(func() { ferr = fn(badgerTxn{txn}) })
+		return ferr
+	})
 }
 
 // Scan implements kv.Store. Values are loaned from Badger for the
 // duration of each fn call, as the kv.Store contract allows.
-func (db *DB) Scan(prefix []byte, reverse bool, fn func(key, val []byte) (bool, error)) error {
+func (db *DB) Scan(prefix []byte, reverse bool, fn func(key, val []byte) (bool, error)) (err error) {
+	defer db.recoverDamage(&err)
 	return db.bdb.View(func(txn *badger.Txn) error {
 		it := newIterator(txn, prefix, reverse)
 		defer it.Close()
 		for ; it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
 			more := false
-			err := item.Value(func(val []byte) error {
-				var err error
-				more, err = fn(item.Key(), val)
-				return err
+			err := item.Value(func(val []byte) (ferr error) {
+				own(func() { more, ferr = fn(item.Key(), val) })
+				return ferr
 			})
 			if err != nil || !more {
 				return err

@@ -620,3 +620,70 @@ func TestDamagedStateKeptAside(t *testing.T) {
 		t.Errorf("damaged database not kept: %v", err)
 	}
 }
+
+// A database whose last open crashed the process (Badger panics on some
+// damaged tables in goroutines of its own: the opening mark stays), or
+// whose manifest is gone while its tables are there, is kept aside too.
+func TestCrashingDamageKeptAside(t *testing.T) {
+	t.Parallel()
+	for _, damage := range []string{"an open that crashed", "remove the manifest"} {
+		t.Run(damage, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			db, err := Open(context.Background(), dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			set(t, db, "k", "v")
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tables, _ := filepath.Glob(filepath.Join(dir, "db", "*.sst"))
+			if len(tables) == 0 {
+				t.Fatal("no table written")
+			}
+			if damage == "an open that crashed" {
+				err = os.WriteFile(filepath.Join(dir, openingMark), []byte("12345\n"), 0o644)
+			} else {
+				err = os.Remove(filepath.Join(dir, "db", "MANIFEST"))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			db = open(t, dir, Options{Log: &log})
+			if old, _ := filepath.Glob(filepath.Join(dir, "db.damaged-*")); len(old) != 1 {
+				t.Fatalf("damaged databases kept: %v; log %q", old, log.String())
+			}
+			if !strings.Contains(log.String(), "keeping it as") || get(t, db, "k") != "<none>" {
+				t.Errorf("did not start over; log %q", log.String())
+			}
+			if exists(filepath.Join(dir, openingMark)) || exists(filepath.Join(dir, damageMark)) {
+				t.Error("a mark is left after starting over")
+			}
+		})
+	}
+}
+
+// A panic of the caller's own function inside Scan is the caller's, not
+// damage.
+func TestPanicInScanCallbackIsNotDamage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := open(t, dir, Options{})
+	set(t, db, "k", "v")
+	func() {
+		defer func() {
+			if v := recover(); v != "ours" {
+				t.Errorf("recovered %v, want the callback's own panic", v)
+			}
+		}()
+		_ = db.Scan([]byte("k"), false, func(_, _ []byte) (bool, error) { panic("ours") })
+	}()
+	if exists(filepath.Join(dir, damageMark)) {
+		t.Error("a panic of the callback left the damage mark")
+	}
+	if got := get(t, db, "k"); got != "v" {
+		t.Errorf("k = %q after the panic", got)
+	}
+}
