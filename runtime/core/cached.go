@@ -186,7 +186,9 @@ func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Re
 		}
 		return nil
 	}
-	if r.cacheable(t) {
+	if r.cacheable(t) && offset == lostLog {
+		r.notice(t, "its log could not be kept (removed or not writable while it ran): the result is not cached")
+	} else if r.cacheable(t) {
 		var log io.Reader = strings.NewReader("") // printed nothing: no log file
 		if f, err := os.Open(LogPath(r.opt.LogDir, t.Name)); err == nil {
 			defer f.Close()

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -421,6 +422,29 @@ func TestHitRemovesOutputsTheCachedRunDidNotLeave(t *testing.T) {
 	for _, there := range []string{"out/a.txt", "out/k.txt", "d/a"} {
 		if _, err := os.Stat(filepath.Join(f.root, there)); err != nil {
 			t.Errorf("%s: %v", there, err)
+		}
+	}
+}
+
+// A task whose log is removed while it runs (here its logs directory) is
+// not cached: a hit would replay a log without that output.
+func TestLostLogIsNotCached(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.write("in", "x")
+	logs := filepath.Join(f.state, "logs")
+	// Once "before" is in the log, remove the directory, then print more.
+	cmd := fmt.Sprintf("echo before; while [ ! -s '%s' ]; do sleep 0.01; done; rm -rf '%s'; echo after", LogPath(logs, "t"), logs)
+	tasks := []*graph.Task{{Name: "t", Shell: cmd, Inputs: []string{"in"}}}
+	for i := range 2 {
+		if got := f.run(context.Background(), nil, false, tasks, "t"); got["t"] != "ok" {
+			t.Fatalf("run %d: %s, want ok (a result whose log was lost is not stored)", i+1, got["t"])
+		}
+	}
+	quiet := []*graph.Task{{Name: "t", Shell: "echo before; echo after", Inputs: []string{"in"}}}
+	for i, want := range []string{"ok", "cached"} {
+		if got := f.run(context.Background(), nil, false, quiet, "t"); got["t"] != want {
+			t.Fatalf("run %d with the log kept: %s, want %s", i+1, got["t"], want)
 		}
 	}
 }

@@ -2,11 +2,14 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/exec"
@@ -88,25 +91,47 @@ type lazyLog struct {
 	err     error
 }
 
+// Write writes to the log; a log that cannot be written (its directory
+// removed while the run goes on, a full disk) is remembered, never
+// returned: the display still gets every byte, and close says the log is
+// lost so that the result is not cached without its output.
 func (l *lazyLog) Write(p []byte) (int, error) {
 	if l.f == nil && l.err == nil {
 		l.f, l.err = openLog(l.path, l.attempt)
+		if errors.Is(l.err, fs.ErrNotExist) && os.MkdirAll(filepath.Dir(l.path), 0o755) == nil {
+			l.f, l.err = openLog(l.path, l.attempt) // the log directory was removed
+		}
 		if l.err == nil {
 			l.logs.created(l.f.Name())
 			l.offset, l.err = l.f.Seek(0, io.SeekEnd)
 		}
 	}
-	if l.err != nil {
-		return 0, l.err
+	if l.err == nil {
+		_, l.err = l.f.Write(p)
 	}
-	return l.f.Write(p)
+	return len(p), nil
 }
 
-// close closes the file and returns where this attempt's output starts.
+// lostLog is what close returns for a log that lost output: one that
+// could not be written, or was removed while it was written.
+const lostLog = -1
+
+// close closes the file and returns where this attempt's output starts,
+// or lostLog.
 func (l *lazyLog) close() int64 {
 	if l.f != nil {
+		fi, err := l.f.Stat()
 		l.f.Close()
+		if l.err != nil || err != nil {
+			return lostLog
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink == 0 {
+			return lostLog // removed while it was written
+		}
 		return l.offset
+	}
+	if l.err != nil {
+		return lostLog
 	}
 	if l.attempt == 1 {
 		if l.logs.mayExist(l.path) {
