@@ -131,6 +131,18 @@ func (b *Blobs) CopyTo(w io.Writer, d Digest) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() <= verifyFirst {
+		// Small (most logs): checked before a byte reaches w.
+		content, err := io.ReadAll(f)
+		if err != nil {
+			return 0, err
+		}
+		if digestOf(content) != d {
+			return 0, b.corrupt(d)
+		}
+		n, err := w.Write(content)
+		return int64(n), err
+	}
 	h := xxh3.New()
 	n, err := io.Copy(io.MultiWriter(w, h), f)
 	if err != nil {
@@ -138,9 +150,22 @@ func (b *Blobs) CopyTo(w io.Writer, d Digest) (int64, error) {
 	}
 	sum := h.Sum128().Bytes()
 	if Digest(hex.EncodeToString(sum[:])) != d {
-		return n, fmt.Errorf("%w: %s does not match its content", ErrCorrupt, d)
+		return n, b.corrupt(d)
 	}
 	return n, nil
+}
+
+// verifyFirst is the size up to which CopyTo checks a blob before copying.
+const verifyFirst = 1 << 20
+
+// corrupt removes blob d, whose content does not match it, so that the
+// next Put of that content writes it again, and returns the error.
+func (b *Blobs) corrupt(d Digest) error {
+	err := fmt.Errorf("%w: %s does not match its content", ErrCorrupt, d)
+	if rerr := b.Remove(d); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
 }
 
 // Has reports whether blob d exists.

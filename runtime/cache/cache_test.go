@@ -241,6 +241,32 @@ func TestMissingOrCorruptBlobIsAMiss(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, "o")); !os.IsNotExist(err) {
 			t.Fatalf("%s: a partial output was left behind", damage)
 		}
+		// Stored again, the blob is whole again (a tampered one is gone).
+		write(t, root, "o", "output", 0o644)
+		save(t, c, root, "t", "k", "o")
+		e, _ = c.Lookup("t", "k")
+		os.Remove(filepath.Join(root, "o"))
+		if err := c.Restore(root, e, &bytes.Buffer{}); err != nil {
+			t.Fatalf("%s: restore after storing again: %v", damage, err)
+		}
+	}
+}
+
+// A tampered log blob is found before any of it is replayed.
+func TestCorruptLogIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	c, root := newCache(t)
+	if err := c.Save(SaveRequest{Task: "t", Key: "k", Root: root, Log: strings.NewReader("the real log\n")}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := c.Lookup("t", "k")
+	os.WriteFile(c.blobs.path(e.Log), []byte("garbage\n"), 0o644)
+	var replayed bytes.Buffer
+	if err := c.Restore(root, e, &replayed); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("restore error %v, want ErrCorrupt", err)
+	}
+	if replayed.Len() != 0 {
+		t.Fatalf("replayed %q from a corrupt log", replayed.String())
 	}
 }
 
