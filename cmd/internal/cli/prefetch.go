@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -20,7 +21,8 @@ type prefetch struct {
 }
 
 // startPrefetch opens, for a strategy file, the state of --state-dir or
-// the .jsrt next to it, only when a database is there already (a strategy
+// the .jsrt next to it (unless the strategy may set another root), only
+// when a database is there already (a strategy
 // that fails to load creates nothing) and never for a dry run. It never
 // waits for another run, nor moves aside a database of another schema
 // version (the run may not use that directory at all): openState then
@@ -29,19 +31,18 @@ func (s *session) startPrefetch(ctx context.Context, file string) {
 	if s.flags.dryRun || s.silent {
 		return
 	}
+	file = abs(s.env.Cwd, file)
 	dir := s.flags.stateDir
-	switch {
-	case dir != "" && !filepath.IsAbs(dir):
-		dir = filepath.Join(s.env.Cwd, dir)
-	case dir == "":
-		abs := file
-		if !filepath.IsAbs(abs) {
-			abs = filepath.Join(s.env.Cwd, file)
-		}
-		dir = filepath.Join(filepath.Dir(abs), ".jsrt")
+	if dir != "" {
+		dir = abs(s.env.Cwd, dir)
+	} else {
+		dir = filepath.Join(filepath.Dir(file), ".jsrt")
 	}
 	if st, err := os.Stat(filepath.Join(dir, "db")); err != nil || !st.IsDir() {
 		return
+	}
+	if s.flags.stateDir == "" && mayMoveRoot(file) {
+		return // its root, and so its state, may be elsewhere: lock nothing it may not use
 	}
 	p := &prefetch{dir: dir, done: make(chan struct{})}
 	go func() {
@@ -49,6 +50,22 @@ func (s *session) startPrefetch(ctx context.Context, file string) {
 		p.db, p.err = store.Open(ctx, dir, store.Options{NoWait: true, Keep: true, Log: s.env.Stderr})
 	}()
 	s.pre = p
+}
+
+// mayMoveRoot says whether a strategy may set another workspace root: its
+// source calls root(, or cannot be read. A strategy that sets it from a
+// module it requires is not seen; its prefetched state is then closed
+// unused, as for any other root.
+func mayMoveRoot(file string) bool {
+	src, err := os.ReadFile(file)
+	return err != nil || bytes.Contains(src, []byte("root("))
+}
+
+func abs(cwd, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cwd, p)
 }
 
 // takePrefetch returns the prefetched state if it is dir's, opened, and

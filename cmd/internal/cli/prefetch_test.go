@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 // The state next to a strategy is opened while it loads; a strategy whose
 // root() is elsewhere uses the state there, and the one opened ahead is
-// closed again, untouched.
+// never opened: its files stay as they were.
 func TestPrefetchOfAnotherRoot(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -37,9 +38,13 @@ func TestPrefetchOfAnotherRoot(t *testing.T) {
 		}
 		return out.String()
 	}
-	run("here.js") // sub/.jsrt now exists: the next run opens it ahead
+	run("here.js") // sub/.jsrt now exists
+	before := snapshot(t, filepath.Join(sub, ".jsrt", "db"))
 	if out := run("up.js"); !bytes.Contains([]byte(out), []byte("1 ok")) {
 		t.Errorf("run up.js printed:\n%s", out)
+	}
+	if after := snapshot(t, filepath.Join(sub, ".jsrt", "db")); after != before {
+		t.Errorf("the state next to up.js, which sets another root, changed:\n%s\nthen\n%s", before, after)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".jsrt", "db")); err != nil {
 		t.Errorf("the state of root(\"..\") was not used: %v", err)
@@ -51,4 +56,22 @@ func TestPrefetchOfAnotherRoot(t *testing.T) {
 		}
 		db.Close()
 	}
+}
+
+// snapshot lists the files of dir with their sizes and modification times.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }
