@@ -143,10 +143,10 @@ func (r Rule) Decide(m Sample, st State) Verdict {
 	busy := m.CPUPercent > r.CPUHigh && jobs > st.MinJobs
 	switch {
 	case busy && !known:
-		return Verdict{down, fmt.Sprintf("cpu %s%% > %s%%", pct(m.CPUPercent), num(r.CPUHigh))}
+		return Verdict{down, fmt.Sprintf("cpu %s%% > %s%%", above(m.CPUPercent, r.CPUHigh), num(r.CPUHigh))}
 	case busy && jobs > ours:
 		return Verdict{max(down, ours), fmt.Sprintf("cpu %s%% > %s%% with %s",
-			pct(m.CPUPercent), num(r.CPUHigh), leftForUs(m, others, ours, jobs))}
+			above(m.CPUPercent, r.CPUHigh), num(r.CPUHigh), leftForUs(m, others, ours, jobs))}
 	case failing && jobs > st.MinJobs:
 		return Verdict{down, fmt.Sprintf("%d of the last %d finished tasks failed (%s%% > %s%%)",
 			st.Failed, st.Finished, pct(100*float64(st.Failed)/float64(st.Finished)), pct(100*r.FailureRate))}
@@ -199,6 +199,16 @@ func leftForUs(m Sample, others, ours, jobs int) string {
 // pct rounds a percentage for a reason, half away from zero like JS
 // Math.round does for positive numbers.
 func pct(x float64) string { return strconv.FormatFloat(math.Round(x), 'f', -1, 64) }
+
+// above prints x, which is above limit, rounded as pct does unless that
+// would print it at or below limit ("90.4% > 90%", not "90% > 90%"); then
+// with one decimal, half away from zero as in JS.
+func above(x, limit float64) string {
+	if math.Round(x) > limit {
+		return pct(x)
+	}
+	return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
+}
 
 // num prints a threshold as JS String() would.
 func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }

@@ -70,7 +70,9 @@ function parallelism(metrics, state) {
   const left = `${threads} on ${cpus}: ${none ? "none" : ours} left for our ${ourJobs}${none ? " (1 kept)" : ""}`;
 
   if (metrics.cpu > T.cpuHigh && jobs > state.minJobs) {
-    const cpu = `cpu ${Math.round(metrics.cpu)}% > ${T.cpuHigh}%`;
+    // One decimal where the rounded figure would not read as above.
+    const shown = Math.round(metrics.cpu) > T.cpuHigh ? Math.round(metrics.cpu) : Math.round(metrics.cpu * 10) / 10;
+    const cpu = `cpu ${shown}% > ${T.cpuHigh}%`;
     if (!known) return { jobs: down, reason: cpu };
     // Not below the CPUs left for us.
     if (jobs > ours) return { jobs: Math.max(down, ours), reason: `${cpu} with ${left}` };
