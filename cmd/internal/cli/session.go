@@ -129,16 +129,16 @@ func (s *session) run(ctx context.Context, ws *core.Workspace, req bindings.RunR
 		return nil, err
 	}
 	dry := req.DryRun || s.flags.dryRun
-	stateDir := s.stateDir(ws)
-	if err := s.openState(ctx, stateDir, dry); err != nil {
-		return nil, err
-	}
 	targets, err := s.affected(ws, req.Targets)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := ws.Graph.Closure(targets)
+	tasks, err := ws.Graph.Closure(targets) // an unknown target: no state made
 	if err != nil {
+		return nil, err
+	}
+	stateDir := s.stateDir(ws)
+	if err := s.openState(ctx, stateDir, dry); err != nil {
 		return nil, err
 	}
 	out, color := s.output()
