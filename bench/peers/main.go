@@ -481,7 +481,9 @@ func runCell(e *env, g *graph, c *cell, sleepy bool) {
 	case c.t.Name == "turbo":
 		variant = "force"
 	case c.t.Name == "jsrt-script" && sleepy:
-		variant += "+nocache"
+		variant += "+nocache+json"
+	case c.t.Name == "jsrt-script":
+		variant += "+json"
 	}
 	timeout := 30 * time.Minute
 	isJsrt := c.t.Name == "jsrt-script"

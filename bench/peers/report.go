@@ -141,7 +141,7 @@ func report(r *results, jsonRel string) string {
 	if len(r.Noop) > 0 {
 		ns := distinctN(r.Noop)
 		p("### No-op: everything up to date\n\n")
-		p("The wide graph built, then timed with hyperfine (`-N`, one warm-up; mean ± σ). Make, ninja: mtimes; go-task: checksums of `sources`; turbo: content hashes, every task a cache hit (FULL TURBO); jsrt-script: content hashes through its file-state index, every task a cache hit.\n\n")
+		p("The wide graph built, then timed with hyperfine (`-N`, one warm-up; mean ± σ). Make, ninja: mtimes; go-task: checksums of `sources`; turbo: content hashes, every task a cache hit (FULL TURBO); jsrt-script: content hashes through its file-state index, every task a cache hit (`run strategy.js -j P --output quiet`, without `--json`, which the makespan and overhead rows add to read -j back).\n\n")
 		p("| tool |")
 		for _, n := range ns {
 			p(" %d tasks |", n)

@@ -210,7 +210,8 @@ func setupTools(e *env, only map[string]bool) map[string]*tool {
 // argv is the command line that builds everything with p slots. For
 // jsrt-script, a variant containing "nocache" adds --no-cache (every task
 // runs, nothing is stored), one containing "fixed-j" adds --fixed-j (its
-// resource-aware parallelism off: a diagnostic, not the default); turbo's
+// resource-aware parallelism off: a diagnostic, not the default), and
+// "json" adds --json (the summary the harness reads -j from); turbo's
 // "force" adds --force.
 func (t *tool) argv(p int, variant string) []string {
 	ps := fmt.Sprint(p)
@@ -228,7 +229,10 @@ func (t *tool) argv(p int, variant string) []string {
 		}
 		return a
 	case "jsrt-script":
-		a := []string{t.bin, "run", "strategy.js", "-j", ps, "--output", "quiet", "--json"}
+		a := []string{t.bin, "run", "strategy.js", "-j", ps, "--output", "quiet"}
+		if strings.Contains(variant, "json") {
+			a = append(a, "--json")
+		}
 		if strings.Contains(variant, "nocache") {
 			a = append(a, "--no-cache")
 		}
