@@ -264,9 +264,8 @@ func mergeInto(res *results, path string, want, sel map[string]bool) error {
 	if !want["replay"] {
 		res.Replay, kept = old.Replay, append(kept, "replay")
 	}
-	if tools := mergeTools(res, &old, want, sel); len(tools) > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: results from the run of %s (load average %s at its start, %s at its end); the other tools from this run",
-			strings.Join(tools, ", "), old.Date, old.LoadStart, old.LoadEnd))
+	for _, tool := range mergeTools(res, &old, want, sel) {
+		res.Notes = append(res.Notes, toolNote(&old, tool))
 	}
 	if len(kept) == 0 {
 		return nil
@@ -288,6 +287,19 @@ func mergeInto(res *results, path string, want, sel map[string]bool) error {
 	res.Notes = append(res.Notes, fmt.Sprintf("rows %s from the run of %s (load average %s at its start, %s at its end, %.0f min); the other rows from this run",
 		strings.Join(kept, ", "), old.Date, old.LoadStart, old.LoadEnd, old.DurationS/60))
 	return nil
+}
+
+// toolNote says which run a tool's merged results come from: old, or the
+// run old itself had them from.
+func toolNote(old *results, tool string) string {
+	prefix := tool + ": results from the run of "
+	for _, n := range old.Notes {
+		if strings.HasPrefix(n, prefix) {
+			return n
+		}
+	}
+	return fmt.Sprintf("%s%s (load average %s at its start, %s at its end); the other tools from this run",
+		prefix, old.Date, old.LoadStart, old.LoadEnd)
 }
 
 // mergeTools adds to the rows res measured (those in want) the results of
