@@ -819,3 +819,42 @@ task("p%c", { cmd: "echo out of p%c", inputs: ["in.txt"] });
 		t.Errorf("a stale log was replayed; stdout:\n%s", r.stdout)
 	}
 }
+
+// A cache hit takes no slot: with -j 1 held by a task that runs until the
+// test lets it go, the hits (one depending on another) settle meanwhile,
+// each replaying its output after its command line.
+func TestCacheHitsDoNotWaitForASlot(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "in.txt", "x\n")
+	write(t, dir, "s.js", `task("gate", { cmd: "while [ ! -e go ]; do sleep 0.05; done" });
+task("h1", { cmd: "echo out of h1", inputs: ["in.txt"] });
+task("h2", { cmd: "echo out of h2", inputs: ["in.txt"] });
+task("h3", { cmd: "echo out of h3", deps: ["h1", "h2"], inputs: ["in.txt"] });
+`)
+	write(t, dir, "go", "")
+	if r := jsrt(t, dir, "run", "s.js", "-j", "1"); r.code != 0 {
+		t.Fatalf("first run: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	os.Remove(filepath.Join(dir, "go"))
+	p := start(t, command(dir, "run", "s.js", "-j", "1"))
+	eventually(t, "the hits to settle while gate runs", func() bool {
+		return strings.Contains(p.stdout.String(), "[h3] cached")
+	})
+	if strings.Contains(p.stdout.String(), "[gate] ok") {
+		t.Fatalf("gate ended before it was let go; stdout:\n%s", p.stdout)
+	}
+	write(t, dir, "go", "")
+	r := p.wait(t)
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, name := range []string{"h1", "h2", "h3"} {
+		cmd := strings.Index(r.stdout, "["+name+"] $ echo")
+		out := strings.Index(r.stdout, "["+name+"] out of "+name)
+		end := strings.Index(r.stdout, "["+name+"] cached")
+		if cmd < 0 || !(cmd < out && out < end) {
+			t.Errorf("%s: want its command, then its replayed output, then cached; stdout:\n%s", name, r.stdout)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ type cachedRunner struct {
 
 	mu     sync.Mutex
 	keys   map[string]cache.Digest // keys of this run's finished tasks
+	probes map[int]probeState      // probes that did not settle their task
 	stored atomic.Int64            // entries saved by this run
 }
 
@@ -61,7 +63,20 @@ func (r *cachedRunner) notice(t *graph.Task, msg string) {
 
 func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sched.Result {
 	start := time.Now()
-	before, err := r.prepare(t, attempt == 1)
+	var warn func(string) // an input pattern matching nothing is said at the first attempt
+	var missed cache.Digest
+	if attempt == 1 {
+		warn = func(msg string) { r.notice(t, msg) }
+		if pr, ok := r.takeProbe(t); ok {
+			for _, msg := range pr.notes {
+				r.notice(t, msg)
+			}
+			warn, missed = nil, pr.missed
+		}
+	}
+	// The key is computed again after a probe: the inputs may have changed
+	// while the task waited for a slot.
+	before, err := r.prepare(t, warn)
 	if err != nil {
 		return sched.Result{Start: start, ExitCode: -1, Err: err}
 	}
@@ -69,8 +84,8 @@ func (r *cachedRunner) Run(ctx context.Context, t *graph.Task, attempt int) sche
 	if !cacheable && sched.IsSpeculative(ctx) {
 		return sched.Result{Start: start, ExitCode: -1, Interrupted: true} // only worth running into the cache
 	}
-	if cacheable && attempt == 1 {
-		if res, hit := r.tryHit(t, before, start); hit {
+	if cacheable && attempt == 1 && before.key != missed { // a key the probe missed is not looked up again
+		if res, v := r.tryHit(t, before, start, nil); v == hit {
 			return res
 		}
 	}
@@ -100,37 +115,134 @@ func (r *cachedRunner) cacheable(t *graph.Task) bool {
 	return r.opt.Caching.Cache != nil && !r.opt.Caching.NoCache && !t.NoCache && len(t.Inputs) > 0
 }
 
-func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time) (sched.Result, bool) {
+// Probes implements sched.Prober: only a cacheable task can be a hit.
+func (r *cachedRunner) Probes(t *graph.Task) bool { return r.cacheable(t) }
+
+// Probe implements sched.Prober: the key of the task's first attempt and,
+// on a hit, its outputs restored and its log replayed into memory, shown
+// by show once the scheduler has said the task started. Otherwise what it
+// had to say waits for Run, with the key it missed.
+func (r *cachedRunner) Probe(ctx context.Context, t *graph.Task) (sched.Result, func(), bool) {
+	start := time.Now()
+	var d deferred
+	p, err := r.prepare(t, d.note)
+	if err == nil {
+		res, v := r.tryHit(t, p, start, &d)
+		if v == hit {
+			return res, func() { d.show(r, t) }, true
+		}
+		if v == miss {
+			d.missed = p.key
+		}
+	}
+	r.mu.Lock()
+	r.probes[t.ID] = d.probeState
+	r.mu.Unlock()
+	return sched.Result{}, nil, false
+}
+
+// probeState is what a probe that did not settle a task leaves its first
+// attempt: what it had to say, and the key it looked up in vain.
+type probeState struct {
+	notes  []string
+	missed cache.Digest
+}
+
+func (r *cachedRunner) takeProbe(t *graph.Task) (probeState, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pr, ok := r.probes[t.ID]
+	if ok {
+		delete(r.probes, t.ID)
+	}
+	return pr, ok
+}
+
+// deferred keeps what a probe's hit prints until the task has started.
+type deferred struct {
+	probeState
+	replay bytes.Buffer
+}
+
+func (d *deferred) note(msg string) { d.notes = append(d.notes, msg) }
+
+func (d *deferred) show(r *cachedRunner, t *graph.Task) {
+	for _, msg := range d.notes {
+		r.notice(t, msg)
+	}
+	if d.replay.Len() > 0 {
+		out := r.opt.Display.Output(t, 1)
+		out.Write(d.replay.Bytes())
+		out.Close()
+	}
+}
+
+// maxDeferredReplay is the largest log a probe replays into memory; a hit
+// with more to say is left to the task's first attempt, which replays it
+// straight to the display.
+const maxDeferredReplay = 256 << 10
+
+type verdict int
+
+const (
+	miss  verdict = iota // no usable entry
+	hit                  // replayed and restored
+	later                // an entry a probe leaves to the attempt
+)
+
+// tryHit looks the key up and, on a hit, replays the log and restores the
+// outputs. What it says goes to the display, or with d (a probe) into d.
+func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time, d *deferred) (sched.Result, verdict) {
 	c := r.opt.Caching.Cache
 	e, err := c.Lookup(t.Name, p.key)
 	if err != nil || e == nil {
-		return sched.Result{}, false
+		return sched.Result{}, miss
+	}
+	if d != nil && e.LogSize > maxDeferredReplay {
+		return sched.Result{}, later
+	}
+	note := func(msg string) { r.notice(t, msg) }
+	if d != nil {
+		note = d.note
 	}
 	log := &lazyLog{path: LogPath(r.opt.LogDir, t.Name), attempt: 1, logs: r.local.logs}
 	defer log.close()
 	var replay io.Writer = log
-	if e.LogSize > 0 { // most hits have nothing to replay: no display output for them
+	switch {
+	case e.LogSize == 0: // most hits have nothing to replay: no display output for them
+	case d != nil:
+		replay = io.MultiWriter(log, &d.replay)
+	default:
 		out := r.opt.Display.Output(t, 1)
 		defer out.Close()
 		replay = io.MultiWriter(log, out)
 	}
-	r.notice(t, "cache hit: replaying the output of a "+e.Duration.Round(time.Millisecond).String()+
-		" run and restoring "+strconv.Itoa(len(e.Outputs))+" output(s)") // no fmt: once per hit
+	note("cache hit: replaying the output of a " + e.Duration.Round(time.Millisecond).String() +
+		" run and restoring " + strconv.Itoa(len(e.Outputs)) + " output(s)") // no fmt: once per hit
 	if err := c.Restore(r.ws.Root, e, replay); err != nil {
-		r.notice(t, fmt.Sprintf("cache entry unusable (%v): running the task", err))
-		return sched.Result{}, false
+		note(fmt.Sprintf("cache entry unusable (%v): running the task", err))
+		d.clearReplay()
+		return sched.Result{}, miss
 	}
 	removed, err := cache.Prune(r.ws.Root, t.Outputs, e, func(p string) bool { return r.otherOutput(t, p) })
 	if err != nil {
-		r.notice(t, fmt.Sprintf("cannot remove outputs the cached run did not leave (%v): running the task", err))
-		return sched.Result{}, false
+		note(fmt.Sprintf("cannot remove outputs the cached run did not leave (%v): running the task", err))
+		d.clearReplay()
+		return sched.Result{}, miss
 	}
 	if len(removed) > 0 {
-		r.notice(t, fmt.Sprintf("removed %d file(s) matching its outputs that the cached run did not leave: %s",
+		note(fmt.Sprintf("removed %d file(s) matching its outputs that the cached run did not leave: %s",
 			len(removed), strings.Join(quoteAll(removed, 5), ", ")))
 	}
 	r.remember(t, p)
-	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, AheadHit: e.Ahead, Key: string(p.key)}, true
+	return sched.Result{Start: start, Duration: time.Since(start), Cached: true, Saved: e.Duration, AheadHit: e.Ahead, Key: string(p.key)}, hit
+}
+
+// clearReplay drops a replay that turned out not to be a hit (nil-safe).
+func (d *deferred) clearReplay() {
+	if d != nil {
+		d.replay.Reset()
+	}
 }
 
 // maxReasons is how many changed inputs a notice lists before "and N more".
@@ -170,7 +282,7 @@ func quoteAll(names []string, n int) []string {
 // makes the result unfit to store), then stores the result and remembers
 // the run for {changed} and explain.
 func (r *cachedRunner) afterSuccess(t *graph.Task, before prepared, res sched.Result, offset int64, ahead bool) error {
-	after, err := r.prepare(t, false)
+	after, err := r.prepare(t, nil)
 	if err != nil {
 		return err
 	}
@@ -223,7 +335,8 @@ func (r *cachedRunner) remember(t *graph.Task, p prepared) {
 }
 
 // prepare hashes the task's inputs and computes its key.
-func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
+// warn, when set, hears about input patterns that match nothing.
+func (r *cachedRunner) prepare(t *graph.Task, warn func(string)) (prepared, error) {
 	paths, err := r.inputs(t, warn)
 	if err != nil {
 		return prepared{}, err
@@ -256,7 +369,7 @@ func (r *cachedRunner) prepare(t *graph.Task, warn bool) (prepared, error) {
 
 // inputs expands the task's input patterns, saying when one matches nothing.
 // jsrt-script's own state directory is never an input.
-func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]files.Match, error) {
+func (r *cachedRunner) inputs(t *graph.Task, warn func(string)) ([]files.Match, error) {
 	var seen map[string]bool // made when a file could be matched twice
 	var out []files.Match
 	state := r.state
@@ -265,8 +378,8 @@ func (r *cachedRunner) inputs(t *graph.Task, warn bool) ([]files.Match, error) {
 		if err != nil {
 			return nil, fmt.Errorf("task %q: %w", t.Name, err)
 		}
-		if len(m) == 0 && warn {
-			r.notice(t, fmt.Sprintf("input pattern %q matches no files", pat))
+		if len(m) == 0 && warn != nil {
+			warn(fmt.Sprintf("input pattern %q matches no files", pat))
 		}
 		for _, p := range m {
 			if state != "" && (p.Path == state || strings.HasPrefix(p.Path, state+"/")) {

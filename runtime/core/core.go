@@ -111,7 +111,7 @@ func Run(ctx context.Context, ws *Workspace, opt RunOptions) (*Result, error) {
 		local := &localRunner{ws: ws, opt: opt, logs: readLogFiles(opt.LogDir)}
 		runner = local
 		if opt.Caching != nil {
-			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}, state: stateRel(ws.Root, opt.LogDir)}
+			cached = &cachedRunner{ws: ws, opt: opt, local: local, keys: map[string]cache.Digest{}, probes: map[int]probeState{}, state: stateRel(ws.Root, opt.LogDir)}
 			runner = cached
 		}
 	}

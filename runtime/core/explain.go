@@ -22,7 +22,7 @@ func Explain(ws *Workspace, opt RunOptions, tasks []*graph.Task) ([]Explanation,
 	c := opt.Caching.Cache
 	var out []Explanation
 	for _, t := range tasks {
-		p, err := r.prepare(t, false)
+		p, err := r.prepare(t, nil)
 		if err != nil {
 			return nil, err
 		}

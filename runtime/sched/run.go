@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/jsrt-script/jsrt-script/runtime/graph"
@@ -78,7 +79,26 @@ type loop struct {
 	batches    map[*graph.Task][]*graph.Task // running batches: the runner's task -> members
 	specCancel map[int]context.CancelFunc    // running speculative attempts
 	specOrder  []int                         // their start order, to stop the newest first
+
+	prober  Prober          // the Runner, when it can settle tasks without a slot
+	toProbe []*graph.Task   // ready tasks waiting for the probe pool
+	probing int             // batches of them out on the pool
+	probed  chan []probeEnd // what came back
+	probers int             // the pool's size
 }
+
+// probeEnd is what probing one task gave.
+type probeEnd struct {
+	t    *graph.Task
+	res  Result
+	show func()
+	hit  bool
+}
+
+// probeBatch is how many ready tasks one probe goroutine takes at a time:
+// enough that the hand-over costs little against the probes, few enough
+// that a miss among them waits little for its slot.
+const probeBatch = 32
 
 func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	l := &loop{opt: opt, plan: newPlan(g, tasks, spec, opt), prio: newPrioritizer(g, append(append([]*graph.Task(nil), tasks...), spec...), opt.Predict),
@@ -93,6 +113,9 @@ func newLoop(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *loop {
 	}
 	if l.opt.Tick <= 0 {
 		l.opt.Tick = 250 * time.Millisecond
+	}
+	if p, ok := opt.Runner.(Prober); ok {
+		l.prober, l.probed, l.probers = p, make(chan []probeEnd), max(2, runtime.GOMAXPROCS(0))
 	}
 	return l
 }
@@ -121,13 +144,19 @@ func (l *loop) run(parent context.Context) {
 	for {
 		l.preempt()
 		l.fill(ctx)
-		if l.plan.running == 0 && len(l.timers) == 0 {
+		l.probe(ctx)
+		if l.plan.running == 0 && len(l.timers) == 0 && l.probing == 0 {
 			return
 		}
 		select {
 		case f := <-l.done:
 			l.idle++ // its goroutine now waits on l.work
 			l.reap(f)
+		case ends := <-l.probed:
+			l.probing--
+			for _, e := range ends {
+				l.settle(e)
+			}
 		case t := <-l.retry:
 			delete(l.timers, t)
 			if l.plan.stopping {
@@ -206,8 +235,66 @@ func (l *loop) goRun(attempt func() finished) {
 	}()
 }
 
-// push queues a ready task under its priority.
+// probe hands ready tasks waiting for the probe pool to it, a batch per
+// goroutine, while it has room.
+func (l *loop) probe(ctx context.Context) {
+	if l.plan.stopping {
+		l.toProbe = l.toProbe[:0] // never started: the report says so
+		return
+	}
+	for len(l.toProbe) > 0 && l.probing < l.probers {
+		n := min(probeBatch, len(l.toProbe))
+		batch := append([]*graph.Task(nil), l.toProbe[:n]...)
+		l.toProbe = l.toProbe[n:]
+		l.probing++
+		go func() {
+			ends := make([]probeEnd, len(batch))
+			for i, t := range batch {
+				ends[i].t = t
+				if ctx.Err() == nil {
+					ends[i].res, ends[i].show, ends[i].hit = l.prober.Probe(ctx, t)
+				}
+			}
+			l.probed <- ends
+		}()
+	}
+	if len(l.toProbe) == 0 {
+		l.toProbe = nil // let the drained array go
+	}
+}
+
+// settle accounts for one probed task: a hit is an attempt that ended as
+// it started, taking no slot; otherwise the task waits for a slot. Once the
+// run is stopping a task that was not settled is left: the report says it
+// never started.
+func (l *loop) settle(e probeEnd) {
+	if !e.hit {
+		if !l.plan.stopping {
+			l.queue(e.t)
+		}
+		return
+	}
+	r := l.plan.start(e.t, "")
+	l.obs.Started(e.t, r.Attempts)
+	if e.show != nil {
+		e.show()
+	}
+	l.reap(finished{e.t, r.Attempts, e.res})
+}
+
+// push makes a ready task wait for the probe pool when the Runner may
+// settle it without a slot, and otherwise queues it for a slot.
 func (l *loop) push(t *graph.Task) {
+	if l.prober != nil && !l.plan.stopping && !l.plan.spec[t.ID] && t.Batch == "" &&
+		l.plan.reports[t.ID].Attempts == 0 && l.prober.Probes(t) {
+		l.toProbe = append(l.toProbe, t)
+		return
+	}
+	l.queue(t)
+}
+
+// queue puts a ready task in the queue for a slot, under its priority.
+func (l *loop) queue(t *graph.Task) {
 	now := l.now()
 	p, err := l.priority(t, now, now)
 	if err != nil {

@@ -98,6 +98,20 @@ type Runner interface {
 	Run(ctx context.Context, t *graph.Task, attempt int) Result
 }
 
+// Prober is what a Runner may implement to settle the first attempt of a
+// task without a slot: a cache hit starts no process, so it neither waits
+// behind running processes for a slot nor holds one, and many are settled
+// at once. The loop asks Probes (cheap, on the loop goroutine) for each
+// task that becomes ready; Probe then runs on a goroutine of the probe pool,
+// concurrently for different tasks. On a hit it returns the attempt's
+// result and show, which the loop calls right after reporting the task
+// started, so that what the hit prints comes after the start; otherwise
+// the task is queued for a slot and Run gives it its first attempt.
+type Prober interface {
+	Probes(t *graph.Task) bool
+	Probe(ctx context.Context, t *graph.Task) (r Result, show func(), hit bool)
+}
+
 type specKey struct{}
 
 // IsSpeculative reports whether an attempt's context is that of a task run
