@@ -115,6 +115,14 @@ type History struct {
 	mu      sync.Mutex
 	hits    *hitIndex // nil until a read needs it
 	hitsGen uint64    // bumped by every write of hits
+
+	// counts holds every task's record count once a big batch has read
+	// them all (nil until then, and after a write that failed), so that
+	// the batches of a run of thousands of tasks do not each scan all the
+	// counters. Only this process writes history: it holds the state's
+	// lock. cmu also serialises RecordTasks.
+	cmu    sync.Mutex
+	counts map[string]int
 }
 
 // New returns a History kept in s.
@@ -164,6 +172,8 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 		}
 		vals[i] = val
 	}
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
 	counts, err := h.readCounts(tasks)
 	if err != nil {
 		return err
@@ -182,13 +192,18 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 		return nil
 	})
 	if err != nil {
+		h.counts = nil
 		return fmt.Errorf("history: recording %d task record(s): %w", len(recs), err)
 	}
 	if len(runs) > 0 {
 		h.wroteHits(hits, nil)
 	}
 	for task, n := range counts {
+		if h.counts != nil {
+			h.counts[task] = n
+		}
 		if n > keepPerTask+pruneSlack {
+			h.counts = nil // read again after pruning, which is rare
 			if err := h.prune(task); err != nil {
 				return err
 			}
@@ -201,23 +216,27 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 // scan of the counters, not a read per task (only this process writes
 // history: it holds the state's lock). For a small batch it returns an
 // empty map, which setTask fills.
+// Once read, the counts are kept (see History.counts). The caller holds
+// h.cmu.
 func (h *History) readCounts(recs []TaskRecord) (map[string]int, error) {
 	counts := map[string]int{}
-	if len(recs) <= 16 {
+	if h.counts == nil && len(recs) <= 16 {
 		return counts, nil
 	}
-	err := h.s.Scan([]byte(keyCount), false, func(key, val []byte) (bool, error) {
-		n, _ := strconv.Atoi(string(val))
-		counts[string(key[len(keyCount):])] = n
-		return true, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("history: reading counts: %w", err)
+	if h.counts == nil {
+		all := map[string]int{}
+		err := h.s.Scan([]byte(keyCount), false, func(key, val []byte) (bool, error) {
+			n, _ := strconv.Atoi(string(val))
+			all[string(key[len(keyCount):])] = n
+			return true, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("history: reading counts: %w", err)
+		}
+		h.counts = all
 	}
 	for _, r := range recs {
-		if _, ok := counts[r.Task]; !ok {
-			counts[r.Task] = 0
-		}
+		counts[r.Task] = h.counts[r.Task] // 0 for a task never recorded
 	}
 	return counts, nil
 }

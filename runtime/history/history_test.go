@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -382,5 +383,60 @@ func TestEstimatesFollowSuccessfulRuns(t *testing.T) {
 	// 0.3*200 + 0.7*100 = 130 ms, the same as Predict's EWMA.
 	if len(est) != 1 || est["a"].Duration != 130*time.Millisecond || h.Predict("a").EWMA != est["a"].Duration || est["a"].Samples != 2 {
 		t.Fatalf("estimates %v, predict %v", est, h.Predict("a").EWMA)
+	}
+}
+
+// countingStore counts the scans of the record counters.
+type countingStore struct {
+	kv.Store
+	countScans int
+}
+
+func (c *countingStore) Scan(prefix []byte, reverse bool, fn func(key, val []byte) (bool, error)) error {
+	if string(prefix) == keyCount {
+		c.countScans++
+	}
+	return c.Store.Scan(prefix, reverse, fn)
+}
+
+// The batches of a big run read the record counters once, and the counts
+// they keep stay right across batches, tasks new and old, and pruning.
+func TestBatchesReadCountsOnce(t *testing.T) {
+	t.Parallel()
+	s := &countingStore{Store: kv.NewMem()}
+	h := New(s)
+	batch := func(run string, first, n int) {
+		var recs []TaskRecord
+		for i := first; i < first+n; i++ {
+			recs = append(recs, rec(run, fmt.Sprintf("t%d", i), 1, i, ms, OutcomeOK))
+		}
+		if err := h.RecordTasks(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := range keepPerTask + pruneSlack + 5 {
+		id := fmt.Sprintf("r%03d", run)
+		batch(id, 0, 20)
+		batch(id, 20, 20) // t20..t39 are new in the first run
+	}
+	if s.countScans > 3 { // the first batch, and after each of the two prunes
+		t.Errorf("%d scans of the counters, want at most 3", s.countScans)
+	}
+	fresh := New(s.Store)
+	for _, task := range []string{"t0", "t39"} {
+		recs, err := fresh.TaskRecords(task, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored int
+		if err := s.Store.Scan([]byte(countKey(task)), false, func(_, v []byte) (bool, error) {
+			stored, _ = strconv.Atoi(string(v))
+			return true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != keepPerTask+4 || stored != len(recs) {
+			t.Errorf("%s: %d records, stored count %d, want %d", task, len(recs), stored, keepPerTask+4)
+		}
 	}
 }
