@@ -57,6 +57,7 @@ type Cache struct {
 	// a crash, it costs an earlier LRU eviction or a wider {changed}.
 	mu      sync.Mutex
 	loaded  map[string][]byte // entries read by Preload, until Flush
+	holders map[string]bool   // tasks with an entry in loaded (or saved since)
 	counts  map[string]*counts
 	used    map[string]*Entry
 	lastRun map[string]Last
@@ -135,7 +136,7 @@ const usedGrain = time.Hour
 // forget drops what Preload read (entries are about to change).
 func (c *Cache) forget() {
 	c.mu.Lock()
-	c.loaded, c.usedAt, c.lastKeys = nil, nil, nil
+	c.loaded, c.holders, c.usedAt, c.lastKeys = nil, nil, nil, nil
 	c.mu.Unlock()
 }
 
@@ -144,14 +145,17 @@ func (c *Cache) forget() {
 // last uses and last-success keys, so Flush writes only what changed. What
 // it read is forgotten at Flush, the end of the run.
 func (c *Cache) Preload() error {
-	loaded, size := map[string][]byte{}, 0
+	loaded, holders, size := map[string][]byte{}, map[string]bool{}, 0
 	err := c.kv.Scan([]byte(entryPrefix), false, func(key, val []byte) (bool, error) {
 		size += len(key) + len(val)
 		if size > preloadMax {
-			loaded = nil
+			loaded, holders = nil, nil
 			return false, nil
 		}
 		loaded[string(key)] = bytes.Clone(val)
+		if task, _, ok := bytes.Cut(key[len(entryPrefix):], []byte{0}); ok {
+			holders[string(task)] = true
+		}
 		return true, nil
 	})
 	if err != nil {
@@ -176,9 +180,18 @@ func (c *Cache) Preload() error {
 		return err
 	}
 	c.mu.Lock()
-	c.loaded, c.usedAt, c.lastKeys = loaded, usedAt, lastKeys
+	c.loaded, c.holders, c.usedAt, c.lastKeys = loaded, holders, usedAt, lastKeys
 	c.mu.Unlock()
 	return nil
+}
+
+// MayHit says whether a lookup for task could find an entry: false only
+// when Preload read every entry and none (nor any saved since) is task's.
+// A task that was never cached need not be looked up ahead of its run.
+func (c *Cache) MayHit(task string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holders == nil || c.holders[task]
 }
 
 // get reads an entry without its manifest (see Lookup).
@@ -294,6 +307,7 @@ func (c *Cache) put(e *Entry) error {
 	c.mu.Lock()
 	if c.loaded != nil {
 		c.loaded[string(entryKey(e.Task, e.Key))] = b
+		c.holders[e.Task] = true
 	}
 	c.mu.Unlock()
 	return c.kv.Write(func(t kv.Txn) error { return t.Set(entryKey(e.Task, e.Key), b) })
@@ -387,7 +401,7 @@ func (c *Cache) Flush() error {
 	c.mu.Lock()
 	hits, used, last, stored := c.counts, c.used, c.lastRun, c.lastKeys
 	c.counts, c.used, c.lastRun = map[string]*counts{}, map[string]*Entry{}, map[string]Last{}
-	c.loaded, c.usedAt, c.lastKeys = nil, nil, nil
+	c.loaded, c.holders, c.usedAt, c.lastKeys = nil, nil, nil, nil
 	c.mu.Unlock()
 	writes := map[string]func(t kv.Txn) error{}
 	for key, e := range used {

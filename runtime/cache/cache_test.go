@@ -363,3 +363,30 @@ func TestLRUFollowsHits(t *testing.T) {
 		t.Fatal("the entry stored last but not used survived")
 	}
 }
+
+// MayHit is false only for a task Preload found no entry of and that has
+// saved none since; before a Preload every task may hit.
+func TestMayHit(t *testing.T) {
+	t.Parallel()
+	c, root := newCache(t)
+	save(t, c, root, "a", "k1")
+	if !c.MayHit("b") {
+		t.Error("MayHit before Preload: want true for any task")
+	}
+	if err := c.Preload(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.MayHit("a") || c.MayHit("b") || c.MayHit("a\x00") {
+		t.Errorf("after Preload: a %v, b %v, want true, false", c.MayHit("a"), c.MayHit("b"))
+	}
+	save(t, c, root, "b", "k2")
+	if !c.MayHit("b") {
+		t.Error("b saved an entry: want MayHit true")
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.MayHit("c") {
+		t.Error("after Flush (preload forgotten): want true")
+	}
+}

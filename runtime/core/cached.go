@@ -115,8 +115,11 @@ func (r *cachedRunner) cacheable(t *graph.Task) bool {
 	return r.opt.Caching.Cache != nil && !r.opt.Caching.NoCache && !t.NoCache && len(t.Inputs) > 0
 }
 
-// Probes implements sched.Prober: only a cacheable task can be a hit.
-func (r *cachedRunner) Probes(t *graph.Task) bool { return r.cacheable(t) }
+// Probes implements sched.Prober: only a cacheable task with an entry can
+// be a hit; the others (a cold build's) go straight to their slot.
+func (r *cachedRunner) Probes(t *graph.Task) bool {
+	return r.cacheable(t) && r.opt.Caching.Cache.MayHit(t.Name)
+}
 
 // Probe implements sched.Prober: the key of the task's first attempt and,
 // on a hit, its outputs restored and its log replayed into memory, shown
