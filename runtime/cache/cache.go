@@ -104,6 +104,16 @@ const entryPrefix = "c1/e/"
 // entry's Manifest is not read back (left empty): the key already matched
 // it, and restoring needs none of it.
 func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
+	e, err := c.Find(task, key)
+	if err != nil {
+		return nil, err
+	}
+	return e, c.count(task, e != nil)
+}
+
+// Find is Lookup without counting: for a caller that may leave the hit to
+// a later Lookup (then Count is not called).
+func (c *Cache) Find(task string, key Digest) (*Entry, error) {
 	e, err := c.get(task, key)
 	if err == nil && e != nil && !e.Expires.IsZero() && c.now().After(e.Expires) {
 		err = c.drop(e)
@@ -112,8 +122,11 @@ func (c *Cache) Lookup(task string, key Digest) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e, c.count(task, e != nil)
+	return e, nil
 }
+
+// Count counts a hit or a miss of task, for a Find that was used.
+func (c *Cache) Count(task string, hit bool) error { return c.count(task, hit) }
 
 // UseIndex makes the cache record in ix the outputs it saves and restores,
 // and trust ix to recognise an output already in place by its stat alone

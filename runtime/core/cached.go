@@ -197,12 +197,15 @@ const (
 // outputs. What it says goes to the display, or with d (a probe) into d.
 func (r *cachedRunner) tryHit(t *graph.Task, p prepared, start time.Time, d *deferred) (sched.Result, verdict) {
 	c := r.opt.Caching.Cache
-	e, err := c.Lookup(t.Name, p.key)
-	if err != nil || e == nil {
+	e, err := c.Find(t.Name, p.key)
+	if err != nil {
 		return sched.Result{}, miss
 	}
-	if d != nil && e.LogSize > maxDeferredReplay {
-		return sched.Result{}, later
+	if d != nil && e != nil && e.LogSize > maxDeferredReplay {
+		return sched.Result{}, later // looked up (and counted) again by the attempt
+	}
+	if err := c.Count(t.Name, e != nil); err != nil || e == nil {
+		return sched.Result{}, miss
 	}
 	note := func(msg string) { r.notice(t, msg) }
 	if d != nil {

@@ -31,19 +31,20 @@ func TestMeasure(t *testing.T) {
 	}{
 		{"finished run", retryRun(), Metrics{
 			Completed: 6, // a b c d f g; e was skipped
-			// Σ task times: a 2 + b 3 + c 3+3 + d 4 + f 0.5 + g 0.5 = 16 s
-			TaskTime: 16 * sec, SlotTime: 20 * sec,
-			Efficiency:  0.8, // 16 / (10 × 2)
-			Utilisation: 0.8, // 16 / 20
-			Speedup:     1.6, // 16 / 10
-			Throughput:  0.6, // 6 / 10 s
+			// Σ task times: a 2 + b 3 + c 3+3 + d 4 + g 0.5 = 15.5 s; the hit
+			// f (0.5 s restoring) held no slot and is not task time
+			TaskTime: secs(15.5), SlotTime: 20 * sec,
+			Efficiency:  0.775, // 15.5 / (10 × 2)
+			Utilisation: 0.775, // 15.5 / 20
+			Speedup:     1.55,  // 15.5 / 10
+			Throughput:  0.6,   // 6 / 10 s
 			// really ran: a 2, b 3, c 6, d 4, g 0.5 → 15.5 / 5
 			AvgDuration: secs(3.1),
 			// lookups a b c d f (g never uses the cache), 1 hit (f)
 			CacheHitRate: 0.2,
 		}},
 		{"parallelism lowered for a while", lowered, Metrics{
-			Completed: 6, TaskTime: 16 * sec, SlotTime: 18 * sec, Efficiency: 0.8, Utilisation: 16.0 / 18, Speedup: 1.6,
+			Completed: 6, TaskTime: secs(15.5), SlotTime: 18 * sec, Efficiency: 0.775, Utilisation: 15.5 / 18, Speedup: 1.55,
 			Throughput: 0.6, AvgDuration: secs(3.1), CacheHitRate: 0.2,
 		}},
 		{"live run", live, Metrics{
@@ -71,8 +72,8 @@ func TestMetricsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"completed":6,"running":0,"waiting":0,"avgDurationMs":3100,"throughput":0.6,"efficiency":0.8,` +
-		`"utilisation":0.8,"speedup":1.6,"cacheHitRate":0.2,"taskTimeMs":16000,"slotTimeMs":20000}`
+	want := `{"completed":6,"running":0,"waiting":0,"avgDurationMs":3100,"throughput":0.6,"efficiency":0.775,` +
+		`"utilisation":0.775,"speedup":1.55,"cacheHitRate":0.2,"taskTimeMs":15500,"slotTimeMs":20000}`
 	if string(b) != want {
 		t.Errorf("JSON\n %s\nwant\n %s", b, want)
 	}

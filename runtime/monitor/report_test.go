@@ -27,7 +27,7 @@ func TestReportText(t *testing.T) {
 			Expected: map[string]Expected{"d": high(2 * sec), "a": high(secs(2.1))},
 			Flaky:    []Flaky{{"a", 0, 20}, {"c", 3, 20}},
 		}, `run 0001-run: 7 tasks in 10s with -j 2 (5 ok, 1 cached, 1 skipped)
-  efficiency 80%, utilisation 80%, speedup 1.60x, throughput 0.60 tasks/s, cache hit rate 20%, average task 3.1s
+  efficiency 78%, utilisation 78%, speedup 1.55x, throughput 0.60 tasks/s, cache hit rate 20%, average task 3.1s
 critical path: 10s, 100% of the wall time: c -> d
 bottlenecks:
   c 6s: 60% of the critical path, 1 task waited for it

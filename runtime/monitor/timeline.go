@@ -194,7 +194,9 @@ func views(tl *Timeline) ([]*taskView, map[string]*taskView) {
 			v.first = s.Start
 		}
 		v.spans = append(v.spans, s)
-		v.busy += s.Duration()
+		if !s.Cached { // a hit holds no slot: its restore is not task time
+			v.busy += s.Duration()
+		}
 		v.end = max(v.end, s.End)
 	}
 	for _, v := range out {

@@ -22,7 +22,8 @@ type plan struct {
 	free     map[string]int // pool -> free slots
 	inPool   map[int]string // running task -> the pool it took
 	running  int
-	stopping bool // a failure without --continue, an interrupt, a policy error
+	stopping bool         // a failure without --continue, an interrupt, a policy error
+	probing  map[int]bool // ready tasks whose probe is out (see loop.push)
 
 	spec       map[int]bool // tasks run ahead, not asked for
 	wantedLeft int          // asked-for tasks not finished yet
@@ -39,6 +40,7 @@ func newPlan(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *plan {
 		free:    map[string]int{},
 		inPool:  map[int]string{},
 		spec:    map[int]bool{},
+		probing: map[int]bool{},
 	}
 	for name, n := range opt.Pools {
 		p.slots[name] = max(1, n)
@@ -89,6 +91,13 @@ func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error), admit
 	}()
 	for p.ready.Len() > 0 {
 		it := heap.Pop(&p.ready).(readyItem)
+		if p.reports[it.t.ID].Status != Pending {
+			continue // settled by its probe: a cache hit
+		}
+		if p.probing[it.t.ID] {
+			held = append(held, it) // its probe says first whether it needs a slot
+			return nil, "", nil
+		}
 		if p.spec[it.t.ID] && p.wantedLeft == 0 {
 			continue // the run is over: nothing more runs ahead
 		}

@@ -153,7 +153,8 @@ func TestProbeMissAfterStopNotStarted(t *testing.T) {
 	// x is probed once h is settled, in a batch of its own
 	p := &probingRunner{fakeRunner: f, hits: map[string]bool{"h": true}, hold: make(chan struct{})}
 	obs := stopObserver{orderObserver{p}, p.hold}
-	rep, err := Run(context.Background(), g, []string{"bad", "y"}, Options{Jobs: 1, Runner: p, Observer: obs})
+	rep, err := Run(context.Background(), g, []string{"bad", "y"}, Options{Jobs: 1, Runner: p, Observer: obs,
+		Hooks: Hooks{Priority: badFirst}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +171,15 @@ func TestProbeMissAfterStopNotStarted(t *testing.T) {
 	if p.index("run x") >= 0 || p.index("probe x") < 0 {
 		t.Errorf("log %v", p.log)
 	}
+}
+
+// badFirst runs "bad" before anything else: the held probe of "x" waits
+// for it, and a probe out for a task above it would hold the slot.
+func badFirst(ti TaskInfo) (float64, error) {
+	if ti.Name == "bad" {
+		return 100, nil
+	}
+	return 1, nil
 }
 
 // stopObserver lets the held probe go once "bad" has failed.
@@ -193,5 +203,45 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A task whose probe misses keeps its priority: nothing below it takes the
+// slot while its probe is out.
+func TestProbeMissKeepsPriority(t *testing.T) {
+	g := mkGraph(t, "nocache-y", "x")
+	p := &probingRunner{fakeRunner: newFake(), hits: map[string]bool{}}
+	prio := func(ti TaskInfo) (float64, error) {
+		if ti.Name == "x" {
+			return 10, nil
+		}
+		return 1, nil
+	}
+	if _, err := Run(context.Background(), g, []string{"nocache-y", "x"}, Options{Jobs: 1, Runner: p, Observer: orderObserver{p},
+		Hooks: Hooks{Priority: prio}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.index("run x") < 0 || p.index("run x") > p.index("run nocache-y") {
+		t.Errorf("x (higher priority, probed, a miss) should run first: %v", p.log)
+	}
+}
+
+// Once the run stops, a hit whose probe comes back is not reported either:
+// nothing starts after a failure.
+func TestProbeHitAfterStopNotReported(t *testing.T) {
+	g := mkGraph(t, "bad", "h", "x:h")
+	f := newFake()
+	f.fail["bad"] = true
+	p := &probingRunner{fakeRunner: f, hits: map[string]bool{"h": true, "x": true}, hold: make(chan struct{})}
+	rep, err := Run(context.Background(), g, []string{"bad", "x"}, Options{Jobs: 1, Runner: p, Observer: stopObserver{orderObserver{p}, p.hold},
+		Hooks: Hooks{Priority: badFirst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := statuses(rep); st["x"] != "skipped" || st["h"] != "cached" || st["bad"] != "failed" {
+		t.Fatalf("statuses %v", st)
+	}
+	if p.index("start x") >= 0 || p.index("show x") >= 0 {
+		t.Errorf("x was reported after the run stopped: %v", p.log)
 	}
 }

@@ -239,6 +239,9 @@ func (l *loop) goRun(attempt func() finished) {
 // goroutine, while it has room.
 func (l *loop) probe(ctx context.Context) {
 	if l.plan.stopping {
+		for _, t := range l.toProbe {
+			delete(l.plan.probing, t.ID)
+		}
 		l.toProbe = l.toProbe[:0] // never started: the report says so
 		return
 	}
@@ -264,14 +267,13 @@ func (l *loop) probe(ctx context.Context) {
 }
 
 // settle accounts for one probed task: a hit is an attempt that ended as
-// it started, taking no slot; otherwise the task waits for a slot. Once the
-// run is stopping a task that was not settled is left: the report says it
-// never started.
+// it started, taking no slot (its item in the ready queue is dropped when
+// popped); a miss stays queued for a slot, where it kept its priority. Once
+// the run is stopping nothing more starts: a hit is not reported, and the
+// report says the task never started.
 func (l *loop) settle(e probeEnd) {
-	if !e.hit {
-		if !l.plan.stopping {
-			l.queue(e.t)
-		}
+	delete(l.plan.probing, e.t.ID)
+	if !e.hit || l.plan.stopping {
 		return
 	}
 	r := l.plan.start(e.t, "")
@@ -282,15 +284,16 @@ func (l *loop) settle(e probeEnd) {
 	l.reap(finished{e.t, r.Attempts, e.res})
 }
 
-// push makes a ready task wait for the probe pool when the Runner may
-// settle it without a slot, and otherwise queues it for a slot.
+// push queues a ready task under its priority and, when the Runner may
+// settle it without a slot, hands it to the probe pool too: until its
+// probe is back it holds its place, and nothing below it takes a slot.
 func (l *loop) push(t *graph.Task) {
+	l.queue(t)
 	if l.prober != nil && !l.plan.stopping && !l.plan.spec[t.ID] && t.Batch == "" &&
 		l.plan.reports[t.ID].Attempts == 0 && l.prober.Probes(t) {
 		l.toProbe = append(l.toProbe, t)
-		return
+		l.plan.probing[t.ID] = true
 	}
-	l.queue(t)
 }
 
 // queue puts a ready task in the queue for a slot, under its priority.
@@ -434,7 +437,9 @@ func (l *loop) reap(f finished) {
 	delete(l.started, f.t.ID)
 	r := l.plan.reports[f.t.ID]
 	r.Result = f.res
-	r.Busy += f.res.Duration
+	if !f.res.Cached { // a hit holds no slot: its restore is not task time
+		r.Busy += f.res.Duration
+	}
 	if l.plan.spec[f.t.ID] {
 		l.reapSpeculative(f, r)
 		return
