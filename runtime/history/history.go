@@ -214,10 +214,9 @@ func (h *History) RecordTasks(recs []TaskRecord) error {
 
 // readCounts returns the record counts of the tasks of a big batch in one
 // scan of the counters, not a read per task (only this process writes
-// history: it holds the state's lock). For a small batch it returns an
-// empty map, which setTask fills.
-// Once read, the counts are kept (see History.counts). The caller holds
-// h.cmu.
+// history: it holds the state's lock), and keeps them (History.counts) for
+// the next batches. For a small batch before that it returns an empty map,
+// which setTask fills. The caller holds h.cmu.
 func (h *History) readCounts(recs []TaskRecord) (map[string]int, error) {
 	counts := map[string]int{}
 	if h.counts == nil && len(recs) <= 16 {

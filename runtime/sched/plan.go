@@ -22,8 +22,14 @@ type plan struct {
 	free     map[string]int // pool -> free slots
 	inPool   map[int]string // running task -> the pool it took
 	running  int
-	stopping bool         // a failure without --continue, an interrupt, a policy error
-	probing  map[int]bool // ready tasks whose probe is out (see loop.push)
+	stopping bool // a failure without --continue, an interrupt, a policy error
+
+	// Ready tasks whose probe is out (see loop.push), with their place in
+	// the order, and the same by priority: nothing below the first of them
+	// starts until its probe is back. An item of probeQ whose task is no
+	// longer in probing is dropped when it comes to the top.
+	probing map[int]readyItem
+	probeQ  readyQueue
 
 	spec       map[int]bool // tasks run ahead, not asked for
 	wantedLeft int          // asked-for tasks not finished yet
@@ -40,7 +46,7 @@ func newPlan(g *graph.Graph, tasks, spec []*graph.Task, opt Options) *plan {
 		free:    map[string]int{},
 		inPool:  map[int]string{},
 		spec:    map[int]bool{},
-		probing: map[int]bool{},
+		probing: map[int]readyItem{},
 	}
 	for name, n := range opt.Pools {
 		p.slots[name] = max(1, n)
@@ -91,11 +97,8 @@ func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error), admit
 	}()
 	for p.ready.Len() > 0 {
 		it := heap.Pop(&p.ready).(readyItem)
-		if p.reports[it.t.ID].Status != Pending {
-			continue // settled by its probe: a cache hit
-		}
-		if p.probing[it.t.ID] {
-			held = append(held, it) // its probe says first whether it needs a slot
+		if top, ok := p.firstProbing(); ok && before(top, it) {
+			held = append(held, it) // a probe says first whether its task needs the slot
 			return nil, "", nil
 		}
 		if p.spec[it.t.ID] && p.wantedLeft == 0 {
@@ -125,6 +128,18 @@ func (p *plan) next(choose func(*graph.Task, []Candidate) (string, error), admit
 		return it.t, pool, nil
 	}
 	return nil, "", nil
+}
+
+// firstProbing is the highest of the items whose probe is out.
+func (p *plan) firstProbing() (readyItem, bool) {
+	for p.probeQ.Len() > 0 {
+		top := p.probeQ[0]
+		if cur, ok := p.probing[top.t.ID]; ok && cur == top {
+			return top, true
+		}
+		heap.Pop(&p.probeQ) // settled
+	}
+	return readyItem{}, false
 }
 
 // candidates describes the pools among names that have a free slot.
@@ -213,12 +228,15 @@ type readyItem struct {
 
 type readyQueue []readyItem
 
-func (q readyQueue) Len() int { return len(q) }
-func (q readyQueue) Less(i, j int) bool {
-	if q[i].key != q[j].key {
-		return q[i].key > q[j].key
+func (q readyQueue) Len() int           { return len(q) }
+func (q readyQueue) Less(i, j int) bool { return before(q[i], q[j]) }
+
+// before says whether a comes before b in the ready order.
+func before(a, b readyItem) bool {
+	if a.key != b.key {
+		return a.key > b.key
 	}
-	return q[i].t.ID < q[j].t.ID
+	return a.t.ID < b.t.ID
 }
 func (q readyQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
 func (q *readyQueue) Push(x any)   { *q = append(*q, x.(readyItem)) }

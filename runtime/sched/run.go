@@ -82,7 +82,7 @@ type loop struct {
 
 	prober  Prober          // the Runner, when it can settle tasks without a slot
 	toProbe []*graph.Task   // ready tasks waiting for the probe pool
-	probing int             // batches of them out on the pool
+	out     int             // batches of them out on the pool
 	probed  chan []probeEnd // what came back
 	probers int             // the pool's size
 }
@@ -145,7 +145,7 @@ func (l *loop) run(parent context.Context) {
 		l.preempt()
 		l.fill(ctx)
 		l.probe(ctx)
-		if l.plan.running == 0 && len(l.timers) == 0 && l.probing == 0 {
+		if l.plan.running == 0 && len(l.timers) == 0 && l.out == 0 {
 			return
 		}
 		select {
@@ -153,7 +153,7 @@ func (l *loop) run(parent context.Context) {
 			l.idle++ // its goroutine now waits on l.work
 			l.reap(f)
 		case ends := <-l.probed:
-			l.probing--
+			l.out--
 			for _, e := range ends {
 				l.settle(e)
 			}
@@ -245,11 +245,11 @@ func (l *loop) probe(ctx context.Context) {
 		l.toProbe = l.toProbe[:0] // never started: the report says so
 		return
 	}
-	for len(l.toProbe) > 0 && l.probing < l.probers {
+	for len(l.toProbe) > 0 && l.out < l.probers {
 		n := min(probeBatch, len(l.toProbe))
 		batch := append([]*graph.Task(nil), l.toProbe[:n]...)
 		l.toProbe = l.toProbe[n:]
-		l.probing++
+		l.out++
 		go func() {
 			ends := make([]probeEnd, len(batch))
 			for i, t := range batch {
@@ -267,37 +267,30 @@ func (l *loop) probe(ctx context.Context) {
 }
 
 // settle accounts for one probed task: a hit is an attempt that ended as
-// it started, taking no slot (its item in the ready queue is dropped when
-// popped); a miss stays queued for a slot, where it kept its priority. Once
-// the run is stopping nothing more starts: a hit is not reported, and the
-// report says the task never started.
+// it started, taking no slot; a miss joins the queue for a slot in the
+// place it held meanwhile. Once the run is stopping nothing more starts: a
+// hit is not reported, and the report says the task never started.
 func (l *loop) settle(e probeEnd) {
+	it := l.plan.probing[e.t.ID]
 	delete(l.plan.probing, e.t.ID)
-	if !e.hit || l.plan.stopping {
-		return
+	switch {
+	case l.plan.stopping:
+	case !e.hit:
+		heap.Push(&l.plan.ready, it)
+	default:
+		r := l.plan.start(e.t, "")
+		l.obs.Started(e.t, r.Attempts)
+		if e.show != nil {
+			e.show()
+		}
+		l.reap(finished{e.t, r.Attempts, e.res})
 	}
-	r := l.plan.start(e.t, "")
-	l.obs.Started(e.t, r.Attempts)
-	if e.show != nil {
-		e.show()
-	}
-	l.reap(finished{e.t, r.Attempts, e.res})
 }
 
-// push queues a ready task under its priority and, when the Runner may
-// settle it without a slot, hands it to the probe pool too: until its
-// probe is back it holds its place, and nothing below it takes a slot.
+// push queues a ready task for a slot under its priority or, when the
+// Runner may settle it without a slot, hands it to the probe pool: until
+// its probe is back it holds its place, and nothing below it takes a slot.
 func (l *loop) push(t *graph.Task) {
-	l.queue(t)
-	if l.prober != nil && !l.plan.stopping && !l.plan.spec[t.ID] && t.Batch == "" &&
-		l.plan.reports[t.ID].Attempts == 0 && l.prober.Probes(t) {
-		l.toProbe = append(l.toProbe, t)
-		l.plan.probing[t.ID] = true
-	}
-}
-
-// queue puts a ready task in the queue for a slot, under its priority.
-func (l *loop) queue(t *graph.Task) {
 	now := l.now()
 	p, err := l.priority(t, now, now)
 	if err != nil {
@@ -307,7 +300,15 @@ func (l *loop) queue(t *graph.Task) {
 	if l.plan.spec[t.ID] {
 		p = SpeculativeFloor + l.prio.weights[t.ID] // below everything asked for
 	}
-	heap.Push(&l.plan.ready, readyItem{t: t, prio: p, key: p, readyAt: now})
+	it := readyItem{t: t, prio: p, key: p, readyAt: now}
+	if l.prober != nil && !l.plan.stopping && !l.plan.spec[t.ID] && t.Batch == "" &&
+		l.plan.reports[t.ID].Attempts == 0 && l.prober.Probes(t) {
+		l.toProbe = append(l.toProbe, t)
+		l.plan.probing[t.ID] = it
+		heap.Push(&l.plan.probeQ, it)
+		return
+	}
+	heap.Push(&l.plan.ready, it)
 }
 
 // SpeculativeFloor is the priority of tasks run ahead: below any task that
